@@ -1,0 +1,29 @@
+//! The HTTP contract between `dbtrail-shim` and `agent-core`.
+//!
+//! Dependency direction: `shim → agent-api ← agent-core`. This crate holds only what both sides must
+//! agree on: request and response bodies ([`flashback`], [`catalog`], [`health`]), the typed value
+//! model ([`value::Value`]), the protocol-neutral [`error::ErrorCode`] set with its JSON error body,
+//! and [`client::AgentClient`], the client the shim uses.
+//!
+//! Every endpoint except `/health` requires `Authorization: Bearer <token>`.
+//!
+//! | method | path | request | response |
+//! |---|---|---|---|
+//! | GET | `/health` | — | [`health::HealthResponse`] |
+//! | GET | `/v1/tables?server_id=&schema=` | [`catalog::TablesQuery`] | [`catalog::TablesResponse`] |
+//! | POST | `/v1/flashback` | [`flashback::FlashbackRequest`] | [`flashback::FlashbackResponse`] |
+//!
+//! Failures answer `{ "success": false, "error": { "code": ..., "message": ... } }`
+//! ([`error::ErrorBody`]) with a 4xx status for request problems and 5xx for agent faults.
+
+pub mod catalog;
+pub mod client;
+pub mod error;
+pub mod flashback;
+pub mod health;
+pub mod time;
+pub mod value;
+
+pub use client::{AgentClient, ClientError};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use value::Value;
