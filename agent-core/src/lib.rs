@@ -1,1 +1,49 @@
+//! agent-core: binlog capture, change index, reconstruction and the HTTP API.
+//!
+//! Module map (the path a change takes, then the path a query takes):
+//! [`capture`] (replica connection, event assembly, row decoding) → [`schema`] (table versions) →
+//! [`index`] (fjall change index) → [`reconstruct`] (AS OF answers) → [`http`] (axum API).
 
+pub mod capture;
+pub mod config;
+pub mod http;
+pub mod index;
+pub mod reconstruct;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use capture::state::SourceState;
+use config::Config;
+use index::Index;
+
+/// Everything a request handler needs.
+pub struct App {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// The change index.
+    pub index: Arc<Index>,
+    /// Capture state per source `server_id`.
+    pub sources: HashMap<u32, Arc<SourceState>>,
+}
+
+impl App {
+    /// Opens the index under `config.data_dir` and prepares per-source state.
+    pub fn open(config: Arc<Config>) -> Result<Self, index::IndexError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            index::IndexError::Corrupt(format!("{}: {e}", config.data_dir.display()))
+        })?;
+        let index = Arc::new(Index::open(&config.data_dir)?);
+        let sources = config
+            .sources
+            .iter()
+            .map(|s| (s.server_id, Arc::new(SourceState::new(s.server_id))))
+            .collect();
+        Ok(Self {
+            config,
+            index,
+            sources,
+        })
+    }
+}

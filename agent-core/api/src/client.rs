@@ -185,5 +185,4 @@ mod tests {
     fn percent_encodes_schema_names() {
         assert_eq!(percent_encode("my db&x"), "my%20db%26x");
     }
-
 }

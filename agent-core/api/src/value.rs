@@ -135,7 +135,10 @@ impl Time {
     /// Text with exactly `fsp` (0..=6) fractional digits, e.g. `-01:02:03.50` for fsp 2.
     pub fn to_text(&self, fsp: u8) -> String {
         let sign = if self.negative { "-" } else { "" };
-        let base = format!("{sign}{:02}:{:02}:{:02}", self.hours, self.minutes, self.seconds);
+        let base = format!(
+            "{sign}{:02}:{:02}:{:02}",
+            self.hours, self.minutes, self.seconds
+        );
         base + &fraction(self.micros, fsp)
     }
 }
@@ -283,7 +286,9 @@ mod tests {
         round_trip(Value::Bytes(vec![0, 255, 0x80, b' ']));
         round_trip(Value::Date("0000-00-00".parse().unwrap()));
         round_trip(Value::Time("-838:59:59.000001".parse().unwrap()));
-        round_trip(Value::DateTime("2026-04-27 09:11:59.120000".parse().unwrap()));
+        round_trip(Value::DateTime(
+            "2026-04-27 09:11:59.120000".parse().unwrap(),
+        ));
         round_trip(Value::Json(r#"{"a": [1, "x"]}"#.into()));
     }
 

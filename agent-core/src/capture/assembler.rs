@@ -1,0 +1,503 @@
+//! Binlog events → committed transactions with seq and visible time.
+//!
+//! Event grouping (MySQL "Replication event sequences", MariaDB "GTID" docs): a transaction starts
+//! with a GTID event (MariaDB type 162, MySQL 33/34) or `BEGIN`, holds TABLE_MAP + rows events and
+//! ends with XID (16) or a `COMMIT` query; a DDL is a GTID event flagged standalone followed by one
+//! QUERY event. The commit event's header time (s) is the commit time unless the MySQL GTID event
+//! carried `immediate_commit_timestamp` (µs).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use agent_api::Value;
+use mysql_common::binlog::events::{
+    Event, GtidEvent, QueryEvent, RotateEvent, RowsEventData, TableMapEvent,
+};
+
+use super::rows::RowImageReader;
+use super::table_map::schema_from_table_map;
+use crate::config::SourceConfig;
+use crate::index::{keys, ChangeKind, Checkpoint, CommittedTxn, Index, RowChange, TxnRecord};
+use crate::schema::{Collations, TableSchema};
+
+/// Raw event type codes we act on (MySQL `binlog_event.h`, MariaDB `log_event.h`).
+pub mod event_type {
+    #![allow(missing_docs)]
+    pub const QUERY: u8 = 2;
+    pub const ROTATE: u8 = 4;
+    pub const XID: u8 = 16;
+    pub const TABLE_MAP: u8 = 19;
+    pub const WRITE_ROWS_V1: u8 = 23;
+    pub const UPDATE_ROWS_V1: u8 = 24;
+    pub const DELETE_ROWS_V1: u8 = 25;
+    pub const HEARTBEAT: u8 = 27;
+    pub const WRITE_ROWS: u8 = 30;
+    pub const UPDATE_ROWS: u8 = 31;
+    pub const DELETE_ROWS: u8 = 32;
+    pub const MYSQL_GTID: u8 = 33;
+    pub const MYSQL_ANONYMOUS_GTID: u8 = 34;
+    pub const HEARTBEAT_V2: u8 = 41;
+    pub const MARIADB_GTID: u8 = 162;
+    pub const MARIADB_GTID_LIST: u8 = 163;
+}
+
+/// MariaDB GTID event flag: the group is a single statement without BEGIN/COMMIT (DDL).
+const FL_STANDALONE: u8 = 1;
+/// MariaDB GTID event flag: a commit id follows.
+const FL_GROUP_COMMIT_ID: u8 = 2;
+
+/// Capture failures inside the event stream.
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    /// An event did not parse.
+    #[error("cannot parse {what} event at {file}:{pos}: {source}")]
+    Parse {
+        /// Event kind.
+        what: &'static str,
+        /// Binlog file.
+        file: String,
+        /// Event end position.
+        pos: u64,
+        /// The parse error.
+        source: std::io::Error,
+    },
+    /// A rows event for a table without a preceding TABLE_MAP.
+    #[error("rows event for unknown table id {0}")]
+    UnknownTableId(u64),
+    /// Table map or row image problems.
+    #[error(transparent)]
+    TableMap(#[from] super::table_map::TableMapError),
+    /// Row image problems.
+    #[error(transparent)]
+    Row(#[from] super::rows::RowDecodeError),
+    /// Index failures.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
+}
+
+/// A table as mapped by the current TABLE_MAP event for its table id.
+struct MappedTable {
+    raw: Vec<u8>,
+    target: Option<(u32, u32, Arc<TableSchema>)>,
+}
+
+struct OpenTxn {
+    gtid: Option<String>,
+    immediate_commit_us: Option<i64>,
+    standalone: bool,
+    changes: Vec<RowChange>,
+}
+
+/// What an event meant for the caller.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to do.
+    Continue,
+    /// A transaction committed (it is in [`Assembler::take_committed`]).
+    Committed,
+    /// The source is idle and we have everything it logged.
+    Heartbeat,
+}
+
+/// Turns the event stream of one source into [`CommittedTxn`]s.
+pub struct Assembler {
+    server_id: u32,
+    source: SourceConfig,
+    collations: Collations,
+    tables: HashMap<u64, MappedTable>,
+    txn: Option<OpenTxn>,
+    committed: Vec<CommittedTxn>,
+    /// Checkpoint after the last event that ended a transaction (whether captured or filtered).
+    pub checkpoint: Checkpoint,
+    gtid_domains: HashMap<u32, String>,
+    /// Lowest visible time the next transaction may get (complete-until already announced + 1 µs).
+    pub visible_floor_us: i64,
+}
+
+impl Assembler {
+    /// Starts after `checkpoint`.
+    pub fn new(source: SourceConfig, collations: Collations, checkpoint: Checkpoint) -> Self {
+        let gtid_domains = checkpoint
+            .gtid
+            .iter()
+            .flat_map(|g| g.split(','))
+            .filter_map(|g| {
+                Some((
+                    g.split('-').next()?.trim().parse().ok()?,
+                    g.trim().to_owned(),
+                ))
+            })
+            .collect();
+        Self {
+            server_id: source.server_id,
+            source,
+            collations,
+            tables: HashMap::new(),
+            txn: None,
+            committed: Vec::new(),
+            checkpoint,
+            gtid_domains,
+            visible_floor_us: i64::MIN,
+        }
+    }
+
+    /// Committed transactions not yet taken.
+    pub fn take_committed(&mut self) -> Vec<CommittedTxn> {
+        std::mem::take(&mut self.committed)
+    }
+
+    /// Row changes waiting in committed transactions.
+    pub fn pending_rows(&self) -> usize {
+        self.committed.iter().map(|t| t.changes.len()).sum()
+    }
+
+    /// Feeds one event.
+    pub fn on_event(&mut self, event: &Event, index: &Index) -> Result<Step, AssembleError> {
+        let header = event.header();
+        let pos = u64::from(header.log_pos());
+        let parse_err = |what, source| AssembleError::Parse {
+            what,
+            file: self.checkpoint.binlog_file.clone(),
+            pos,
+            source,
+        };
+        if self.checkpoint.history_start_us == 0 && header.timestamp() > 0 {
+            self.checkpoint.history_start_us = i64::from(header.timestamp()) * 1_000_000;
+        }
+        match header.event_type_raw() {
+            event_type::ROTATE => {
+                let re: RotateEvent<'_> = event.read_event().map_err(|e| parse_err("ROTATE", e))?;
+                self.checkpoint.binlog_file = re.name().into_owned();
+                if self.txn.is_none() {
+                    self.checkpoint.binlog_pos = re.position();
+                }
+            }
+            event_type::MARIADB_GTID => {
+                let (gtid, flags) = mariadb_gtid(event.data(), header.server_id())
+                    .ok_or_else(|| parse_err("GTID", std::io::ErrorKind::UnexpectedEof.into()))?;
+                self.begin(Some(gtid), None, flags & FL_STANDALONE != 0);
+            }
+            event_type::MYSQL_GTID | event_type::MYSQL_ANONYMOUS_GTID => {
+                let ge: GtidEvent = event.read_event().map_err(|e| parse_err("GTID", e))?;
+                let gtid = (header.event_type_raw() == event_type::MYSQL_GTID)
+                    .then(|| format!("{}:{}", uuid_text(&ge.sid()), ge.gno()));
+                let ts = Some(ge.immediate_commit_timestamp())
+                    .filter(|t| *t > 0)
+                    .map(|t| t as i64);
+                self.begin(gtid, ts, false);
+            }
+            event_type::QUERY => {
+                let qe: QueryEvent<'_> = event.read_event().map_err(|e| parse_err("QUERY", e))?;
+                return self.on_query(&qe.query(), header.timestamp(), pos);
+            }
+            event_type::TABLE_MAP => {
+                let tme: TableMapEvent<'_> =
+                    event.read_event().map_err(|e| parse_err("TABLE_MAP", e))?;
+                self.on_table_map(&tme, event.data(), index)?;
+            }
+            event_type::WRITE_ROWS_V1
+            | event_type::UPDATE_ROWS_V1
+            | event_type::DELETE_ROWS_V1
+            | event_type::WRITE_ROWS
+            | event_type::UPDATE_ROWS
+            | event_type::DELETE_ROWS => {
+                let Some(mysql_common::binlog::events::EventData::RowsEvent(rows)) =
+                    event.read_data().map_err(|e| parse_err("ROWS", e))?
+                else {
+                    return Ok(Step::Continue);
+                };
+                self.on_rows(&rows)?;
+            }
+            event_type::XID => return Ok(self.commit(header.timestamp(), pos)),
+            event_type::HEARTBEAT | event_type::HEARTBEAT_V2 => return Ok(Step::Heartbeat),
+            _ => {}
+        }
+        Ok(Step::Continue)
+    }
+
+    fn begin(&mut self, gtid: Option<String>, immediate_commit_us: Option<i64>, standalone: bool) {
+        self.txn = Some(OpenTxn {
+            gtid,
+            immediate_commit_us,
+            standalone,
+            changes: Vec::new(),
+        });
+    }
+
+    fn on_query(&mut self, sql: &str, ts: u32, pos: u64) -> Result<Step, AssembleError> {
+        let verb = sql
+            .trim_start()
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        match verb.as_str() {
+            "BEGIN" | "XA" if self.txn.is_none() => self.begin(None, None, false),
+            "BEGIN" | "XA" => {}
+            "COMMIT" => return Ok(self.commit(ts, pos)),
+            "ROLLBACK" => {
+                self.txn = None;
+                self.checkpoint.binlog_pos = pos;
+            }
+            _ => {
+                // A DDL (or other standalone statement): its own transaction. Table maps after it
+                // are rebuilt, so later rows decode with the new definition.
+                self.tables.clear();
+                let standalone = self.txn.as_ref().is_none_or(|t| t.standalone);
+                if standalone {
+                    if self.txn.is_none() {
+                        self.begin(None, None, true);
+                    }
+                    return Ok(self.commit(ts, pos));
+                }
+            }
+        }
+        Ok(Step::Continue)
+    }
+
+    fn on_table_map(
+        &mut self,
+        tme: &TableMapEvent<'_>,
+        raw: &[u8],
+        index: &Index,
+    ) -> Result<(), AssembleError> {
+        if self
+            .tables
+            .get(&tme.table_id())
+            .is_some_and(|m| m.raw == raw)
+        {
+            return Ok(());
+        }
+        let (schema, table) = (tme.database_name(), tme.table_name());
+        let target = if self.source.captures(&schema, &table) {
+            let ts = schema_from_table_map(tme, &self.collations)?;
+            let next_seq = self.checkpoint.seq + self.committed.len() as u64 + 1;
+            let (table_no, version) = index.resolve_table(self.server_id, &ts, next_seq)?;
+            Some((table_no, version, Arc::new(ts)))
+        } else {
+            None
+        };
+        self.tables.insert(
+            tme.table_id(),
+            MappedTable {
+                raw: raw.to_vec(),
+                target,
+            },
+        );
+        Ok(())
+    }
+
+    fn on_rows(&mut self, rows: &RowsEventData<'_>) -> Result<(), AssembleError> {
+        let mapped = self
+            .tables
+            .get(&rows.table_id())
+            .ok_or(AssembleError::UnknownTableId(rows.table_id()))?;
+        let Some((table_no, version, schema)) = &mapped.target else {
+            return Ok(());
+        };
+        let txn = self.txn.get_or_insert_with(|| OpenTxn {
+            gtid: None,
+            immediate_commit_us: None,
+            standalone: false,
+            changes: Vec::new(),
+        });
+        let before_cols = rows.columns_before_image();
+        let after_cols = rows.columns_after_image();
+        let mut reader = RowImageReader::new(rows.rows_data());
+        let cols = &schema.columns;
+        while !reader.is_empty() {
+            let (kind, before, after) = match rows {
+                RowsEventData::WriteRowsEventV1(_) | RowsEventData::WriteRowsEvent(_) => (
+                    ChangeKind::Insert,
+                    None,
+                    Some(reader.next_image(cols, present(after_cols))?),
+                ),
+                RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => (
+                    ChangeKind::Delete,
+                    Some(reader.next_image(cols, present(before_cols))?),
+                    None,
+                ),
+                _ => {
+                    let b = reader.next_image(cols, present(before_cols))?;
+                    let a = reader.next_image(cols, present(after_cols))?;
+                    (ChangeKind::Update, Some(b), Some(a))
+                }
+            };
+            push_change(txn, *table_no, *version, schema, kind, before, after);
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, ts: u32, pos: u64) -> Step {
+        let Some(txn) = self.txn.take() else {
+            self.checkpoint.binlog_pos = pos;
+            return Step::Continue;
+        };
+        self.checkpoint.binlog_pos = pos;
+        if let Some(g) = &txn.gtid {
+            if let Some(domain) = g.split('-').next().and_then(|d| d.parse::<u32>().ok()) {
+                self.gtid_domains.insert(domain, g.clone());
+                let mut all: Vec<_> = self.gtid_domains.iter().collect();
+                all.sort();
+                self.checkpoint.gtid = Some(
+                    all.into_iter()
+                        .map(|(_, g)| g.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+            } else {
+                self.checkpoint.gtid = Some(g.clone());
+            }
+        }
+        if txn.changes.is_empty() {
+            return Step::Continue;
+        }
+        let commit_us = txn.immediate_commit_us.unwrap_or(i64::from(ts) * 1_000_000);
+        let visible_us = commit_us
+            .max(self.checkpoint.visible_us)
+            .max(self.visible_floor_us);
+        self.checkpoint.seq += 1;
+        self.checkpoint.visible_us = visible_us;
+        self.committed.push(CommittedTxn {
+            seq: self.checkpoint.seq,
+            record: TxnRecord {
+                visible_us,
+                commit_us,
+                gtid: txn.gtid,
+                binlog_file: self.checkpoint.binlog_file.clone(),
+                binlog_pos: pos,
+                rows: txn.changes.len() as u32,
+            },
+            changes: txn.changes,
+        });
+        Step::Committed
+    }
+}
+
+/// Whether column `i` is in a rows event's column bitmap (absent bitmap = all columns).
+fn present(bits: Option<&bitvec::slice::BitSlice<u8>>) -> impl Fn(usize) -> bool + '_ {
+    move |i: usize| bits.is_none_or(|b| b.get(i).is_some_and(|x| *x))
+}
+
+/// Appends a change; an UPDATE that changes the PK becomes a DELETE of the old key plus an INSERT
+/// of the new one.
+fn push_change(
+    txn: &mut OpenTxn,
+    table_no: u32,
+    schema_version: u32,
+    schema: &TableSchema,
+    kind: ChangeKind,
+    before: Option<Vec<Value>>,
+    after: Option<Vec<Value>>,
+) {
+    let pk_of = |row: &Vec<Value>| row_key(schema, row);
+    let change = |kind, pk, before, after| RowChange {
+        table_no,
+        schema_version,
+        kind,
+        pk,
+        before,
+        after,
+    };
+    match (kind, before, after) {
+        (ChangeKind::Update, Some(b), Some(a)) => {
+            let (old, new) = (pk_of(&b), pk_of(&a));
+            if old == new {
+                txn.changes
+                    .push(change(ChangeKind::Update, new, Some(b), Some(a)));
+            } else {
+                txn.changes
+                    .push(change(ChangeKind::Delete, old, Some(b), None));
+                txn.changes
+                    .push(change(ChangeKind::Insert, new, None, Some(a)));
+            }
+        }
+        (kind, before, after) => {
+            let pk = after
+                .as_ref()
+                .or(before.as_ref())
+                .map(pk_of)
+                .unwrap_or_default();
+            txn.changes.push(change(kind, pk, before, after));
+        }
+    }
+}
+
+/// The memcomparable key of a row: its PK columns, or every column for a table without a PK.
+pub fn row_key(schema: &TableSchema, row: &[Value]) -> Vec<u8> {
+    let idx: Vec<usize> = if schema.pk.is_empty() {
+        (0..schema.columns.len()).collect()
+    } else {
+        schema.pk.clone()
+    };
+    let values: Vec<&Value> = idx.iter().filter_map(|&i| row.get(i)).collect();
+    let cols: Vec<_> = idx.iter().map(|&i| &schema.columns[i]).collect();
+    keys::encode_key(&values, &cols)
+}
+
+/// MariaDB GTID event body: `seq_no u64 LE | domain_id u32 LE | flags u8 | [commit_id u64]`.
+/// Returns `domain-server-seq` and the flags.
+pub fn mariadb_gtid(data: &[u8], server_id: u32) -> Option<(String, u8)> {
+    let seq = u64::from_le_bytes(data.get(0..8)?.try_into().ok()?);
+    let domain = u32::from_le_bytes(data.get(8..12)?.try_into().ok()?);
+    let flags = *data.get(12)?;
+    if flags & FL_GROUP_COMMIT_ID != 0 && data.len() < 21 {
+        return None;
+    }
+    Some((format!("{domain}-{server_id}-{seq}"), flags))
+}
+
+/// MariaDB GTID_LIST event body: `count u32 LE` (low 28 bits) then `domain u32 | server u32 | seq u64`
+/// per entry; returns the `domain-server-seq` list.
+pub fn mariadb_gtid_list(data: &[u8]) -> Option<Vec<String>> {
+    let count = u32::from_le_bytes(data.get(0..4)?.try_into().ok()?) & 0x0FFF_FFFF;
+    (0..count as usize)
+        .map(|i| {
+            let e = data.get(4 + i * 16..4 + (i + 1) * 16)?;
+            let domain = u32::from_le_bytes(e[0..4].try_into().ok()?);
+            let server = u32::from_le_bytes(e[4..8].try_into().ok()?);
+            let seq = u64::from_le_bytes(e[8..16].try_into().ok()?);
+            Some(format!("{domain}-{server}-{seq}"))
+        })
+        .collect()
+}
+
+fn uuid_text(b: &[u8; 16]) -> String {
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mariadb_gtid_events() {
+        let mut body = 42u64.to_le_bytes().to_vec();
+        body.extend_from_slice(&0u32.to_le_bytes());
+        body.push(FL_STANDALONE);
+        assert_eq!(
+            mariadb_gtid(&body, 1),
+            Some(("0-1-42".into(), FL_STANDALONE))
+        );
+        body[12] = FL_GROUP_COMMIT_ID;
+        assert_eq!(mariadb_gtid(&body, 1), None, "commit id missing");
+        let mut list = 2u32.to_le_bytes().to_vec();
+        for (d, s, n) in [(0u32, 1u32, 7u64), (1, 2, 9)] {
+            list.extend_from_slice(&d.to_le_bytes());
+            list.extend_from_slice(&s.to_le_bytes());
+            list.extend_from_slice(&n.to_le_bytes());
+        }
+        assert_eq!(
+            mariadb_gtid_list(&list),
+            Some(vec!["0-1-7".into(), "1-2-9".into()])
+        );
+    }
+}

@@ -1,0 +1,310 @@
+//! Capture: connect to a source as a replica, turn its ROW binlog into committed transactions and
+//! write them, with the checkpoint, into the change index.
+//!
+//! One task per source: pre-flight checks, `COM_REGISTER_SLAVE` + `COM_BINLOG_DUMP` from the
+//! checkpoint (or the first binlog), then a loop that batches committed transactions and commits
+//! each batch atomically with its checkpoint. Errors are recorded in `/health` and the task
+//! reconnects with exponential backoff (1 s doubling to 30 s).
+
+pub mod assembler;
+pub mod decimal;
+pub mod rows;
+pub mod state;
+pub mod table_map;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use mysql_async::prelude::Queryable;
+use mysql_async::{BinlogStreamRequest, Conn, Opts, OptsBuilder, SslOpts};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::config::{SourceConfig, SslMode};
+use crate::index::{Checkpoint, Index};
+use crate::schema::{Collation, Collations};
+use assembler::{Assembler, Step};
+use state::{now_us, SourceState};
+
+/// Why a capture attempt stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The source is not set up for ROW capture (not retried quickly: an operator must act).
+    #[error("source not ready for capture: {0}")]
+    Preflight(String),
+    /// Network or protocol failure (retried).
+    #[error("source connection: {0}")]
+    Mysql(#[from] mysql_async::Error),
+    /// Stream content problems.
+    #[error(transparent)]
+    Assemble(#[from] assembler::AssembleError),
+    /// Index failures.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
+    /// The binlog to resume from is gone.
+    #[error(
+        "binlog {0} needed to resume was purged from the source; history has a gap from there"
+    )]
+    Purged(String),
+}
+
+/// Runs capture for one source until `shutdown` turns true.
+pub async fn run_source(
+    source: SourceConfig,
+    index: Arc<Index>,
+    state: Arc<SourceState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let started = Instant::now();
+        let result = tokio::select! {
+            r = capture_once(&source, &index, &state) => r,
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        state.update(|s| s.connected = false);
+        if let Err(e) = result {
+            warn!(server_id = source.server_id, error = %e, "capture stopped");
+            state.update(|s| s.last_error = Some(e.to_string()));
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_secs(1);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+async fn capture_once(
+    source: &SourceConfig,
+    index: &Index,
+    state: &SourceState,
+) -> Result<(), CaptureError> {
+    let mut conn = connect(source).await?;
+    preflight(&mut conn).await?;
+    let collations = load_collations(&mut conn).await?;
+    let checkpoint = match index.checkpoint(source.server_id)? {
+        Some(cp) => cp,
+        None => Checkpoint {
+            binlog_pos: 4,
+            ..Checkpoint::default()
+        },
+    };
+    let logs: Vec<(String, u64)> = conn
+        .query_map("SHOW BINARY LOGS", |row: mysql_async::Row| {
+            (
+                row.get::<String, _>(0).unwrap_or_default(),
+                row.get::<u64, _>(1).unwrap_or(0),
+            )
+        })
+        .await?;
+    let mut start = checkpoint.clone();
+    if start.binlog_file.is_empty() {
+        start.binlog_file = logs
+            .first()
+            .map(|l| l.0.clone())
+            .ok_or_else(|| CaptureError::Preflight("SHOW BINARY LOGS is empty".into()))?;
+        start.binlog_pos = 4;
+    } else if !logs.iter().any(|l| l.0 == start.binlog_file) {
+        return Err(CaptureError::Purged(start.binlog_file));
+    }
+    let is_mariadb = conn.server_version() < (8, 0, 0) || is_mariadb(&mut conn).await;
+    if is_mariadb {
+        conn.query_drop("SET @mariadb_slave_capability = 4").await?;
+    }
+    // Ask for a heartbeat every second while idle (value in ns; both servers read this variable).
+    conn.query_drop("SET @master_heartbeat_period = 1000000000")
+        .await?;
+    info!(server_id = source.server_id, file = %start.binlog_file, pos = start.binlog_pos, seq = start.seq, "capture starting");
+    let request = BinlogStreamRequest::new(source.replica_id())
+        .with_filename(start.binlog_file.as_bytes())
+        .with_pos(start.binlog_pos);
+    let mut stream = conn.get_binlog_stream(request).await?;
+    state.update(|s| {
+        s.connected = true;
+        s.last_error = None;
+        s.binlog_file = start.binlog_file.clone();
+        s.binlog_pos = start.binlog_pos;
+        s.seq = start.seq;
+        s.gtid = start.gtid.clone();
+        s.history_start_us = start.history_start_us;
+    });
+    if start.seq > 0 {
+        state.advance_complete(start.visible_us);
+    }
+    let mut asm = Assembler::new(source.clone(), collations, start);
+    let mut written = checkpoint;
+    let mut first_pending: Option<Instant> = None;
+    const IDLE_FLUSH: Duration = Duration::from_millis(2);
+    loop {
+        let deadline = match first_pending {
+            Some(t) => (t + source.checkpoint_interval).min(Instant::now() + IDLE_FLUSH),
+            None => Instant::now() + Duration::from_secs(3600),
+        };
+        let event = tokio::select! {
+            biased;
+            ev = stream.next() => ev,
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                flush(index, &mut asm, &mut written, state)?;
+                first_pending = None;
+                continue;
+            }
+        };
+        let Some(event) = event else {
+            flush(index, &mut asm, &mut written, state)?;
+            return Ok(());
+        };
+        let event = event?;
+        match asm.on_event(&event, index)? {
+            Step::Continue => {}
+            Step::Committed => {
+                first_pending.get_or_insert_with(Instant::now);
+                if asm.pending_rows() >= source.batch_size {
+                    flush(index, &mut asm, &mut written, state)?;
+                    first_pending = None;
+                }
+            }
+            Step::Heartbeat => {
+                flush(index, &mut asm, &mut written, state)?;
+                first_pending = None;
+                let now = now_us();
+                state.advance_complete(now);
+                asm.visible_floor_us = now + 1;
+            }
+        }
+        if first_pending.is_none() && asm.checkpoint != written && asm.pending_rows() == 0 {
+            // Filtered or DDL-only progress: move the checkpoint along on the next idle flush.
+            first_pending = Some(Instant::now());
+        }
+    }
+}
+
+/// Commits pending transactions and the checkpoint in one batch, then publishes them.
+fn flush(
+    index: &Index,
+    asm: &mut Assembler,
+    written: &mut Checkpoint,
+    state: &SourceState,
+) -> Result<(), CaptureError> {
+    let txns = asm.take_committed();
+    if txns.is_empty() && asm.checkpoint == *written {
+        return Ok(());
+    }
+    let cp = asm.checkpoint.clone();
+    index.commit(state.server_id, &txns, &cp)?;
+    *written = cp.clone();
+    state.update(|s| {
+        s.binlog_file = cp.binlog_file.clone();
+        s.binlog_pos = cp.binlog_pos;
+        s.gtid = cp.gtid.clone();
+        s.seq = cp.seq;
+        s.history_start_us = cp.history_start_us;
+    });
+    if let Some(last) = txns.last() {
+        state.advance_complete(last.record.visible_us);
+    }
+    Ok(())
+}
+
+async fn connect(source: &SourceConfig) -> Result<Conn, CaptureError> {
+    let base =
+        Opts::from_url(&source.dsn).map_err(|e| CaptureError::Preflight(format!("dsn: {e}")))?;
+    let builder = OptsBuilder::from_opts(base).prefer_socket(false);
+    let ssl = match source.ssl_mode {
+        SslMode::Disabled => None,
+        SslMode::Preferred | SslMode::Required => {
+            Some(SslOpts::default().with_danger_accept_invalid_certs(true))
+        }
+        SslMode::VerifyCa => Some(ssl_with_certs(source).with_danger_skip_domain_validation(true)),
+        SslMode::VerifyFull => Some(ssl_with_certs(source)),
+    };
+    match Conn::new(builder.clone().ssl_opts(ssl)).await {
+        Ok(conn) => Ok(conn),
+        // `preferred`: fall back to plain TCP when the server does not offer TLS.
+        Err(e) if source.ssl_mode == SslMode::Preferred => {
+            warn!(server_id = source.server_id, error = %e, "TLS connection failed, retrying without TLS (ssl_mode=preferred)");
+            Ok(Conn::new(builder.ssl_opts(None)).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn ssl_with_certs(source: &SourceConfig) -> SslOpts {
+    let mut ssl = SslOpts::default();
+    if let Some(ca) = &source.ssl_ca {
+        ssl = ssl.with_root_certs(vec![ca.clone().into()]);
+    }
+    if let (Some(cert), Some(key)) = (&source.ssl_cert, &source.ssl_key) {
+        ssl = ssl.with_client_identity(Some(mysql_async::ClientIdentity::new(
+            cert.clone().into(),
+            key.clone().into(),
+        )));
+    }
+    ssl
+}
+
+async fn is_mariadb(conn: &mut Conn) -> bool {
+    let v: Option<String> = conn.query_first("SELECT VERSION()").await.ok().flatten();
+    v.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"))
+}
+
+/// Checks `log_bin`, `binlog_format`, `binlog_row_image` and warns about `binlog_row_metadata`.
+async fn preflight(conn: &mut Conn) -> Result<(), CaptureError> {
+    let vars: Vec<(String, String)> = conn
+        .query_map(
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata')",
+            |(k, v): (String, String)| (k.to_ascii_lowercase(), v.to_ascii_uppercase()),
+        )
+        .await?;
+    let vars: HashMap<String, String> = vars.into_iter().collect();
+    let get = |k: &str| vars.get(k).map(String::as_str).unwrap_or("");
+    if get("log_bin") != "ON" {
+        return Err(CaptureError::Preflight(
+            "log_bin is OFF: enable binary logging (log_bin) on the source".into(),
+        ));
+    }
+    if get("binlog_format") != "ROW" {
+        return Err(CaptureError::Preflight(format!(
+            "binlog_format is {}: set binlog_format=ROW",
+            get("binlog_format")
+        )));
+    }
+    if get("binlog_row_image") != "FULL" {
+        return Err(CaptureError::Preflight(format!(
+            "binlog_row_image is {}: set binlog_row_image=FULL",
+            get("binlog_row_image")
+        )));
+    }
+    if get("binlog_row_metadata") != "FULL" {
+        warn!(value = get("binlog_row_metadata"), "binlog_row_metadata is not FULL: column names, PK and ENUM/SET labels will be read from information_schema, which is racy against DDL");
+    }
+    Ok(())
+}
+
+/// The source's collations with their charset and bytes per character.
+async fn load_collations(conn: &mut Conn) -> Result<Collations, CaptureError> {
+    let rows: Vec<(u16, String, String, u8)> = conn
+        .query(
+            "SELECT c.ID, c.COLLATION_NAME, c.CHARACTER_SET_NAME, s.MAXLEN \
+             FROM information_schema.COLLATIONS c \
+             JOIN information_schema.CHARACTER_SETS s ON s.CHARACTER_SET_NAME = c.CHARACTER_SET_NAME",
+        )
+        .await?;
+    let mut collations = Collations::builtin();
+    for (id, name, charset, max_len) in rows {
+        collations.0.insert(
+            id,
+            Collation {
+                name,
+                charset,
+                max_len,
+            },
+        );
+    }
+    Ok(collations)
+}

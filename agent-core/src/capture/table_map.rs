@@ -1,0 +1,324 @@
+//! TABLE_MAP event → [`TableSchema`] (a decode plan per column).
+//!
+//! Layout facts from the MySQL source (`libbinlogevents/include/rows_event.h`, "Table_map_event"):
+//! per-column metadata is 0, 1 or 2 bytes depending on the type; `MYSQL_TYPE_STRING` hides ENUM and
+//! SET in its metadata (`real_type`, `length` with the length's high bits folded into `real_type`).
+//! Optional metadata (`binlog_row_metadata=FULL`) carries signedness for numeric columns, charsets
+//! for character columns, ENUM/SET labels, column names and the PK.
+
+use agent_api::catalog::ColumnInfo;
+use mysql_common::binlog::events::{OptionalMetadataField, TableMapEvent};
+
+use crate::schema::{
+    binlog_type as bt, describe, Collations, ColumnDef, Decode, TableSchema, BINARY_COLLATION,
+};
+
+/// Why a TABLE_MAP could not become a schema.
+#[derive(Debug, thiserror::Error)]
+pub enum TableMapError {
+    /// A column type this decoder does not know.
+    #[error("table {table}: column {index} has unsupported binlog type {code}")]
+    UnsupportedType {
+        /// `schema.table`.
+        table: String,
+        /// 0-based column index.
+        index: usize,
+        /// Binlog type code.
+        code: u8,
+    },
+    /// The optional metadata block could not be parsed.
+    #[error("table {table}: malformed optional metadata: {source}")]
+    Metadata {
+        /// `schema.table`.
+        table: String,
+        /// The parse error.
+        source: std::io::Error,
+    },
+}
+
+/// Optional metadata in per-column form.
+#[derive(Default)]
+struct OptionalMeta {
+    names: Vec<String>,
+    unsigned: Vec<bool>,
+    charsets: Vec<u16>,
+    default_charset: Option<u16>,
+    enum_set_charsets: Vec<u16>,
+    enum_set_default: Option<u16>,
+    enum_values: Vec<Vec<String>>,
+    set_values: Vec<Vec<String>>,
+    pk: Vec<usize>,
+}
+
+/// Builds the schema of a TABLE_MAP event. Names, PK, signedness and ENUM/SET labels come from the
+/// optional metadata; a column without a name is called `@<n>` (1-based) until `information_schema`
+/// fills it in.
+pub fn schema_from_table_map(
+    tme: &TableMapEvent<'_>,
+    collations: &Collations,
+) -> Result<TableSchema, TableMapError> {
+    let table = format!("{}.{}", tme.database_name(), tme.table_name());
+    let meta = read_optional_meta(tme).map_err(|source| TableMapError::Metadata {
+        table: table.clone(),
+        source,
+    })?;
+    let nulls = tme.null_bitmask();
+    let (mut numeric_i, mut char_i, mut enum_i, mut set_i, mut enum_set_i) = (0, 0, 0, 0, 0);
+    let mut columns = Vec::with_capacity(tme.columns_count() as usize);
+    for index in 0..tme.columns_count() as usize {
+        let code = tme
+            .get_raw_column_type(index)
+            .ok()
+            .flatten()
+            .map(|t| t as u8)
+            .unwrap_or(u8::MAX - 1);
+        let raw = tme.get_column_metadata(index).unwrap_or(&[]);
+        let (real, meta_bytes) = real_type(code, raw);
+        let unsupported = || TableMapError::UnsupportedType {
+            table: table.clone(),
+            index,
+            code: real,
+        };
+        let is_numeric = matches!(
+            real,
+            bt::TINY
+                | bt::SHORT
+                | bt::INT24
+                | bt::LONG
+                | bt::LONGLONG
+                | bt::FLOAT
+                | bt::DOUBLE
+                | bt::NEWDECIMAL
+        );
+        let unsigned = is_numeric && meta.unsigned.get(numeric_i).copied().unwrap_or(false);
+        if is_numeric {
+            numeric_i += 1;
+        }
+        let is_char = matches!(
+            real,
+            bt::STRING
+                | bt::VARCHAR
+                | bt::VAR_STRING
+                | bt::BLOB
+                | bt::TINY_BLOB
+                | bt::MEDIUM_BLOB
+                | bt::LONG_BLOB
+        );
+        let collation_id = if is_char {
+            let c = meta
+                .charsets
+                .get(char_i)
+                .copied()
+                .or(meta.default_charset)
+                .unwrap_or(BINARY_COLLATION);
+            char_i += 1;
+            Some(c)
+        } else if matches!(real, bt::ENUM | bt::SET) {
+            let c = meta
+                .enum_set_charsets
+                .get(enum_set_i)
+                .copied()
+                .or(meta.enum_set_default);
+            enum_set_i += 1;
+            c
+        } else {
+            None
+        };
+        let elements = match real {
+            bt::ENUM => {
+                enum_i += 1;
+                meta.enum_values
+                    .get(enum_i - 1)
+                    .cloned()
+                    .unwrap_or_default()
+            }
+            bt::SET => {
+                set_i += 1;
+                meta.set_values.get(set_i - 1).cloned().unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        let decode = decode_plan(
+            real,
+            meta_bytes,
+            unsigned,
+            collation_id.unwrap_or(BINARY_COLLATION),
+        )
+        .ok_or_else(unsupported)?;
+        let collation = collation_id.map(|id| collations.get(id));
+        let (data_type, column_type, length, scale) =
+            describe(&decode, collation.as_ref(), &elements);
+        let name = meta
+            .names
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| format!("@{}", index + 1));
+        columns.push(ColumnDef {
+            info: ColumnInfo {
+                name,
+                data_type,
+                column_type,
+                unsigned,
+                nullable: nulls.get(index).map(|b| *b).unwrap_or(true),
+                length,
+                scale,
+                charset: collation.as_ref().map(|c| c.charset.clone()),
+                collation_id,
+                elements,
+            },
+            decode,
+            collation,
+        });
+    }
+    Ok(TableSchema {
+        schema: tme.database_name().into_owned(),
+        name: tme.table_name().into_owned(),
+        columns,
+        pk: meta.pk,
+    })
+}
+
+/// Resolves `MYSQL_TYPE_STRING`'s hidden real type; returns the real type and normalised 2-byte
+/// metadata `[a, b]` (for STRING: `a` = unused, `b..` = max length as u16 LE in `[len_lo, len_hi]`).
+fn real_type(code: u8, raw: &[u8]) -> (u8, [u8; 2]) {
+    let m0 = raw.first().copied().unwrap_or(0);
+    let m1 = raw.get(1).copied().unwrap_or(0);
+    if code == bt::STRING {
+        let (real, len) = if m0 & 0x30 != 0x30 {
+            (
+                m0 | 0x30,
+                u16::from(m1) | (u16::from((m0 & 0x30) ^ 0x30) << 4),
+            )
+        } else {
+            (m0, u16::from(m1))
+        };
+        let [lo, hi] = len.to_le_bytes();
+        return (real, [lo, hi]);
+    }
+    (code, [m0, m1])
+}
+
+fn decode_plan(real: u8, m: [u8; 2], unsigned: bool, collation: u16) -> Option<Decode> {
+    let le16 = u16::from_le_bytes(m);
+    Some(match real {
+        bt::TINY => Decode::Int { bytes: 1, unsigned },
+        bt::SHORT => Decode::Int { bytes: 2, unsigned },
+        bt::INT24 => Decode::Int { bytes: 3, unsigned },
+        bt::LONG => Decode::Int { bytes: 4, unsigned },
+        bt::LONGLONG => Decode::Int { bytes: 8, unsigned },
+        bt::FLOAT => Decode::Float,
+        bt::DOUBLE => Decode::Double,
+        bt::NEWDECIMAL => Decode::Decimal {
+            precision: m[0],
+            scale: m[1],
+        },
+        bt::YEAR => Decode::Year,
+        bt::DATE | bt::NEWDATE => Decode::Date,
+        bt::TIME => Decode::TimeOld,
+        bt::TIME2 => Decode::Time2 { fsp: m[0].min(6) },
+        bt::DATETIME => Decode::DateTimeOld,
+        bt::DATETIME2 => Decode::DateTime2 { fsp: m[0].min(6) },
+        bt::TIMESTAMP => Decode::TimestampOld,
+        bt::TIMESTAMP2 => Decode::Timestamp2 { fsp: m[0].min(6) },
+        bt::VARCHAR | bt::VAR_STRING => Decode::String {
+            max_len: le16,
+            collation,
+            pad_binary: false,
+        },
+        bt::STRING => Decode::String {
+            max_len: le16,
+            collation,
+            pad_binary: collation == BINARY_COLLATION,
+        },
+        bt::ENUM => Decode::Enum { bytes: m[1].max(1) },
+        bt::SET => Decode::Set { bytes: m[1].max(1) },
+        bt::BIT => Decode::Bit {
+            bytes: m[1] + u8::from(m[0] > 0),
+        },
+        bt::BLOB | bt::TINY_BLOB | bt::MEDIUM_BLOB | bt::LONG_BLOB | bt::GEOMETRY => Decode::Blob {
+            prefix: m[0].clamp(1, 4),
+            collation: if real == bt::GEOMETRY {
+                BINARY_COLLATION
+            } else {
+                collation
+            },
+            json: false,
+        },
+        bt::JSON => Decode::Blob {
+            prefix: m[0].clamp(1, 4),
+            collation: 46,
+            json: true,
+        },
+        _ => return None,
+    })
+}
+
+fn read_optional_meta(tme: &TableMapEvent<'_>) -> std::io::Result<OptionalMeta> {
+    let mut meta = OptionalMeta::default();
+    for field in tme.iter_optional_meta() {
+        match field? {
+            OptionalMetadataField::Signedness(bits) => {
+                meta.unsigned = bits.iter().by_vals().collect();
+            }
+            OptionalMetadataField::DefaultCharset(d) => {
+                meta.default_charset = Some(d.default_charset());
+                for nd in d.iter_non_default() {
+                    let nd = nd?;
+                    meta.charsets_override(nd.column_index() as usize, nd.charset());
+                }
+            }
+            OptionalMetadataField::ColumnCharset(c) => {
+                meta.charsets = c.iter_charsets().collect::<Result<_, _>>()?;
+            }
+            OptionalMetadataField::ColumnName(names) => {
+                meta.names = names
+                    .iter_names()
+                    .map(|n| n.map(|n| n.name().into_owned()))
+                    .collect::<Result<_, _>>()?;
+            }
+            OptionalMetadataField::EnumStrValue(values) => {
+                meta.enum_values = values
+                    .iter_values()
+                    .map(|v| v.map(|v| v.values().iter().map(|s| s.value().into_owned()).collect()))
+                    .collect::<Result<_, _>>()?;
+            }
+            OptionalMetadataField::SetStrValue(values) => {
+                meta.set_values = values
+                    .iter_values()
+                    .map(|v| v.map(|v| v.values().iter().map(|s| s.value().into_owned()).collect()))
+                    .collect::<Result<_, _>>()?;
+            }
+            OptionalMetadataField::SimplePrimaryKey(pk) => {
+                meta.pk = pk
+                    .iter_indexes()
+                    .map(|i| i.map(|i| i as usize))
+                    .collect::<Result<_, _>>()?;
+            }
+            OptionalMetadataField::PrimaryKeyWithPrefix(pk) => {
+                meta.pk = pk
+                    .iter_keys()
+                    .map(|k| k.map(|k| k.column_index() as usize))
+                    .collect::<Result<_, _>>()?;
+            }
+            OptionalMetadataField::EnumAndSetDefaultCharset(d) => {
+                meta.enum_set_default = Some(d.default_charset());
+            }
+            OptionalMetadataField::EnumAndSetColumnCharset(c) => {
+                meta.enum_set_charsets = c.iter_charsets().collect::<Result<_, _>>()?;
+            }
+            _ => {}
+        }
+    }
+    Ok(meta)
+}
+
+impl OptionalMeta {
+    /// DEFAULT_CHARSET lists exceptions by index among character columns.
+    fn charsets_override(&mut self, char_index: usize, charset: u16) {
+        let default = self.default_charset.unwrap_or(BINARY_COLLATION);
+        if self.charsets.len() <= char_index {
+            self.charsets.resize(char_index + 1, default);
+        }
+        self.charsets[char_index] = charset;
+    }
+}

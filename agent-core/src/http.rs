@@ -1,0 +1,116 @@
+//! The HTTP API (axum): `/health`, `/v1/tables`, `/v1/flashback`; bearer-token protected except
+//! `/health`. Bodies and error shape are defined in the `agent-api` crate.
+
+use std::sync::Arc;
+
+use agent_api::catalog::{TablesQuery, TablesResponse};
+use agent_api::flashback::FlashbackRequest;
+use agent_api::health::HealthResponse;
+use agent_api::{ErrorBody, ErrorCode};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tracing::{info_span, warn, Instrument};
+
+use crate::reconstruct::{self, ApiError};
+use crate::App;
+
+/// The router over shared state.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/tables", get(tables))
+        .route("/v1/flashback", post(flashback))
+        .with_state(app)
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self.code {
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::TableNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::OutsideRetention => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::NotYetReplicated => StatusCode::TOO_EARLY,
+            ErrorCode::CoverageGap => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            warn!(code = ?self.code, message = %self.message, "request failed");
+        }
+        (status, Json(ErrorBody::new(self.code, self.message))).into_response()
+    }
+}
+
+fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(t) if constant_time_eq(t.as_bytes(), app.config.token.as_bytes()) => Ok(()),
+        _ => Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "missing or invalid bearer token",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn health(State(app): State<Arc<App>>) -> Json<HealthResponse> {
+    let mut sources: Vec<_> = app.sources.values().map(|s| s.health()).collect();
+    sources.sort_by_key(|s| s.server_id);
+    Json(HealthResponse {
+        success: true,
+        sources,
+    })
+}
+
+async fn tables(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    query: Result<Query<TablesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<TablesResponse>, ApiError> {
+    authorize(&app, &headers)?;
+    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::BadRequest, e.body_text()))?;
+    if !app.sources.contains_key(&q.server_id) {
+        return Err(ApiError::new(
+            ErrorCode::TableNotFound,
+            format!("unknown server_id {}", q.server_id),
+        ));
+    }
+    let tables = app
+        .index
+        .tables(q.server_id, q.schema.as_deref())
+        .iter()
+        .map(|t| t.to_info())
+        .collect();
+    Ok(Json(TablesResponse {
+        success: true,
+        tables,
+    }))
+}
+
+async fn flashback(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&app, &headers)?;
+    let req: FlashbackRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("invalid flashback request: {e}"),
+        )
+    })?;
+    let span = info_span!("flashback", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table), as_of_us = req.as_of_us);
+    let resp = reconstruct::flashback(&app, &req).instrument(span).await?;
+    Ok(Json(resp).into_response())
+}

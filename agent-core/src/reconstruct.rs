@@ -1,0 +1,282 @@
+//! Row reconstruction: the state of keys as of an instant (DESIGN.md "Time semantics").
+//!
+//! `AS OF T` = the state after the last transaction whose visible time ≤ T, found as a seq via the
+//! time index; each key's newest change at or before that seq decides the row (DELETE → no row). A
+//! key whose first captured change comes later and is an UPDATE or DELETE existed before it: its
+//! before image is the state as of T.
+
+use std::sync::Arc;
+
+use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyBound, KeyPredicate};
+use agent_api::time::format_unix_micros;
+use agent_api::{ErrorCode, Value};
+
+use crate::capture::state::now_us;
+use crate::index::{keys, ChangeKind, StoredChange, TableEntry};
+use crate::schema::{ColumnDef, TableSchema};
+use crate::App;
+
+/// A failure with its protocol-neutral code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// What kind.
+    pub code: ErrorCode,
+    /// The message for the DBA.
+    pub message: String,
+}
+
+impl ApiError {
+    /// Builds an error.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<crate::index::IndexError> for ApiError {
+    fn from(e: crate::index::IndexError) -> Self {
+        ApiError::new(ErrorCode::Internal, e.to_string())
+    }
+}
+
+/// Answers `POST /v1/flashback`.
+pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackResponse, ApiError> {
+    let (entry, seq_max) =
+        resolve_time(app, req.server_id, &req.schema, &req.table, req.as_of_us).await?;
+    let (_, out_schema) = entry.version_at(seq_max);
+    let out_schema = out_schema.clone();
+    let pk_cols: Vec<&ColumnDef> = out_schema
+        .pk
+        .iter()
+        .map(|&i| &out_schema.columns[i])
+        .collect();
+    if pk_cols.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!(
+                "table {}.{} has no primary key; time-travel lookups need one",
+                req.schema, req.table
+            ),
+        ));
+    }
+    let mut rows = Vec::new();
+    let mut warnings = Vec::new();
+    let index = &app.index;
+    match &req.key {
+        KeyPredicate::In(keys_in) => {
+            let mut encoded = Vec::with_capacity(keys_in.len());
+            for key in keys_in {
+                encoded.push((encode_literal_key(key, &pk_cols, false)?, key));
+            }
+            encoded.sort_by(|a, b| a.0.cmp(&b.0));
+            encoded.dedup_by(|a, b| a.0 == b.0);
+            for (pk, literal) in encoded {
+                let (at, after) = index.key_history_around(entry.table_no, &pk, seq_max)?;
+                if at.is_none() && after.is_none() {
+                    warnings.push(no_history_warning(&req.schema, &req.table, literal));
+                }
+                if let Some(row) = state_as_of(&entry, at, after, &out_schema) {
+                    rows.push(row);
+                }
+            }
+        }
+        KeyPredicate::Range { lower, upper } => {
+            let lo = bound_key(lower.as_ref(), &pk_cols)?;
+            let hi = bound_key(upper.as_ref(), &pk_cols)?;
+            index.scan_keys(
+                entry.table_no,
+                lo.as_deref(),
+                hi.as_deref(),
+                seq_max,
+                |pk, at, after| {
+                    if in_bounds(
+                        pk,
+                        lower.as_ref(),
+                        lo.as_deref(),
+                        upper.as_ref(),
+                        hi.as_deref(),
+                    ) {
+                        if let Some(row) = state_as_of(&entry, at, after, &out_schema) {
+                            rows.push(row);
+                        }
+                    }
+                    true
+                },
+            )?;
+        }
+    }
+    Ok(FlashbackResponse {
+        success: true,
+        columns: out_schema.columns.iter().map(|c| c.info.clone()).collect(),
+        rows,
+        seq: seq_max,
+        warnings,
+    })
+}
+
+/// Finds the table and the last seq visible at `as_of_us`, waiting briefly for capture when the
+/// time lies beyond the capture position.
+pub async fn resolve_time(
+    app: &App,
+    server_id: u32,
+    schema: &str,
+    table: &str,
+    as_of_us: i64,
+) -> Result<(TableEntry, u64), ApiError> {
+    let state = app.sources.get(&server_id).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::TableNotFound,
+            format!("unknown server_id {server_id}"),
+        )
+    })?;
+    let entry = app.index.table(server_id, schema, table).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::TableNotFound,
+            format!("table {schema}.{table} has no captured history on server_id {server_id}"),
+        )
+    })?;
+    let history_start = state.status().history_start_us;
+    if as_of_us < history_start {
+        return Err(ApiError::new(
+            ErrorCode::OutsideRetention,
+            format!(
+                "{} is before the start of captured history ({} UTC)",
+                format_unix_micros(as_of_us),
+                format_unix_micros(history_start)
+            ),
+        ));
+    }
+    if state.complete_until_us() < as_of_us
+        && !state
+            .wait_complete(as_of_us, app.config.catch_up_wait)
+            .await
+    {
+        let complete = state.complete_until_us();
+        let lag = if complete == i64::MIN {
+            -1.0
+        } else {
+            (now_us() - complete) as f64 / 1e6
+        };
+        return Err(ApiError::new(
+            ErrorCode::NotYetReplicated,
+            format!(
+                "{} UTC is not replicated yet (lag {lag:.1} s)",
+                format_unix_micros(as_of_us)
+            ),
+        ));
+    }
+    let seq = app.index.seq_at(server_id, as_of_us)?;
+    Ok((entry, seq))
+}
+
+/// The row as of the split point, converted to the output schema's columns.
+fn state_as_of(
+    entry: &TableEntry,
+    at: Option<StoredChange>,
+    after: Option<StoredChange>,
+    out: &Arc<TableSchema>,
+) -> Option<Vec<Value>> {
+    let (image, version) = match (at, after) {
+        (Some(c), _) => match c.kind {
+            ChangeKind::Insert | ChangeKind::Update => (c.after?, c.schema_version),
+            ChangeKind::Delete => return None,
+        },
+        (None, Some(c)) => match c.kind {
+            ChangeKind::Update | ChangeKind::Delete => (c.before?, c.schema_version),
+            ChangeKind::Insert => return None,
+        },
+        (None, None) => return None,
+    };
+    let source = &entry.versions.get(version as usize)?.1;
+    if Arc::ptr_eq(source, out) || source.columns.len() == out.columns.len() && **source == **out {
+        return Some(image);
+    }
+    Some(
+        out.columns
+            .iter()
+            .map(|c| {
+                source
+                    .columns
+                    .iter()
+                    .position(|s| s.info.name.eq_ignore_ascii_case(&c.info.name))
+                    .and_then(|i| image.get(i).cloned())
+                    .unwrap_or(Value::Null)
+            })
+            .collect(),
+    )
+}
+
+fn encode_literal_key(
+    key: &[Value],
+    pk: &[&ColumnDef],
+    prefix_ok: bool,
+) -> Result<Vec<u8>, ApiError> {
+    if key.len() != pk.len() && !(prefix_ok && key.len() <= pk.len()) {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!(
+                "key has {} value(s) but the primary key ({}) has {} column(s)",
+                key.len(),
+                pk.iter()
+                    .map(|c| c.info.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                pk.len()
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    for (v, c) in key.iter().zip(pk) {
+        let coerced =
+            keys::coerce(v, c).map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+        keys::encode_value(&mut out, &coerced, c);
+    }
+    Ok(out)
+}
+
+fn bound_key(bound: Option<&KeyBound>, pk: &[&ColumnDef]) -> Result<Option<Vec<u8>>, ApiError> {
+    bound
+        .map(|b| encode_literal_key(&b.key, pk, true))
+        .transpose()
+}
+
+/// Prefix comparison of an encoded PK against encoded (possibly prefix) bounds.
+fn in_bounds(
+    pk: &[u8],
+    lower: Option<&KeyBound>,
+    lo: Option<&[u8]>,
+    upper: Option<&KeyBound>,
+    hi: Option<&[u8]>,
+) -> bool {
+    let cmp = |b: &[u8]| pk[..b.len().min(pk.len())].cmp(b);
+    let lower_ok = match (lower, lo) {
+        (Some(l), Some(b)) => match cmp(b) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => l.inclusive,
+            std::cmp::Ordering::Less => false,
+        },
+        _ => true,
+    };
+    let upper_ok = match (upper, hi) {
+        (Some(u), Some(b)) => match cmp(b) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Equal => u.inclusive,
+            std::cmp::Ordering::Greater => false,
+        },
+        _ => true,
+    };
+    lower_ok && upper_ok
+}
+
+fn no_history_warning(schema: &str, table: &str, key: &[Value]) -> String {
+    let shown: Vec<String> = key
+        .iter()
+        .map(|v| serde_json::to_string(v).unwrap_or_default())
+        .collect();
+    format!(
+        "no captured change for key ({}) in {schema}.{table}: a row that existed before capture began and never changed since is not visible without a baseline",
+        shown.join(", ")
+    )
+}
