@@ -25,6 +25,7 @@ pub mod event_type {
     #![allow(missing_docs)]
     pub const QUERY: u8 = 2;
     pub const ROTATE: u8 = 4;
+    pub const FORMAT_DESCRIPTION: u8 = 15;
     pub const XID: u8 = 16;
     pub const TABLE_MAP: u8 = 19;
     pub const WRITE_ROWS_V1: u8 = 23;
@@ -112,6 +113,10 @@ pub struct Assembler {
     gtid_domains: HashMap<u32, String>,
     /// Lowest visible time the next transaction may get (complete-until already announced + 1 µs).
     pub visible_floor_us: i64,
+    /// A FORMAT_DESCRIPTION event was seen on this stream.
+    seen_fde: bool,
+    /// The source checksums events (`@@binlog_checksum` is not NONE).
+    source_checksums: bool,
 }
 
 impl Assembler {
@@ -138,7 +143,15 @@ impl Assembler {
             checkpoint,
             gtid_domains,
             visible_floor_us: i64::MIN,
+            seen_fde: false,
+            source_checksums: true,
         }
+    }
+
+    /// Tells whether the source appends a CRC32 to events (`@@global.binlog_checksum`).
+    pub fn with_source_checksums(mut self, on: bool) -> Self {
+        self.source_checksums = on;
+        self
     }
 
     /// Committed transactions not yet taken.
@@ -167,7 +180,8 @@ impl Assembler {
         match header.event_type_raw() {
             event_type::ROTATE => {
                 let re: RotateEvent<'_> = event.read_event().map_err(|e| parse_err("ROTATE", e))?;
-                self.checkpoint.binlog_file = re.name().into_owned();
+                self.checkpoint.binlog_file =
+                    rotate_file_name(re.name_raw(), self.seen_fde, self.source_checksums);
                 if self.txn.is_none() {
                     self.checkpoint.binlog_pos = re.position();
                 }
@@ -210,6 +224,7 @@ impl Assembler {
             }
             event_type::XID => return Ok(self.commit(header.timestamp(), pos)),
             event_type::HEARTBEAT | event_type::HEARTBEAT_V2 => return Ok(Step::Heartbeat),
+            event_type::FORMAT_DESCRIPTION => self.seen_fde = true,
             _ => {}
         }
         Ok(Step::Continue)
@@ -433,6 +448,17 @@ pub fn row_key(schema: &TableSchema, row: &[Value]) -> Vec<u8> {
     let values: Vec<&Value> = idx.iter().filter_map(|&i| row.get(i)).collect();
     let cols: Vec<_> = idx.iter().map(|&i| &schema.columns[i]).collect();
     keys::encode_key(&values, &cols)
+}
+
+/// The file name of a ROTATE event. The fake ROTATE that opens a stream arrives before any
+/// FORMAT_DESCRIPTION, so the reader cannot know to drop its 4-byte CRC32: drop it here.
+fn rotate_file_name(name: &[u8], seen_fde: bool, checksums: bool) -> String {
+    let name = if !seen_fde && checksums && name.len() > 4 {
+        &name[..name.len() - 4]
+    } else {
+        name
+    };
+    String::from_utf8_lossy(name).into_owned()
 }
 
 /// MariaDB GTID event body: `seq_no u64 LE | domain_id u32 LE | flags u8 | [commit_id u64]`.

@@ -113,6 +113,8 @@ async fn capture_once(
     } else if !logs.iter().any(|l| l.0 == start.binlog_file) {
         return Err(CaptureError::Purged(start.binlog_file));
     }
+    let checksum: Option<String> = conn.query_first("SELECT @@global.binlog_checksum").await?;
+    let checksums = checksum.is_some_and(|c| !c.eq_ignore_ascii_case("NONE"));
     let is_mariadb = conn.server_version() < (8, 0, 0) || is_mariadb(&mut conn).await;
     if is_mariadb {
         conn.query_drop("SET @mariadb_slave_capability = 4").await?;
@@ -137,7 +139,8 @@ async fn capture_once(
     if start.seq > 0 {
         state.advance_complete(start.visible_us);
     }
-    let mut asm = Assembler::new(source.clone(), collations, start);
+    let mut asm =
+        Assembler::new(source.clone(), collations, start).with_source_checksums(checksums);
     let mut written = checkpoint;
     let mut first_pending: Option<Instant> = None;
     const IDLE_FLUSH: Duration = Duration::from_millis(2);
