@@ -136,6 +136,19 @@ impl SourceConfig {
     }
 }
 
+impl SourceConfig {
+    /// Whether a DDL table operation concerns a captured table (either side of a RENAME).
+    pub fn captures_op(&self, op: &crate::capture::ddl::TableOp) -> bool {
+        use crate::capture::ddl::TableOp;
+        match op {
+            TableOp::Truncate(n) | TableOp::Drop(n) => self.captures(&n.schema, &n.table),
+            TableOp::Rename { from, to } => {
+                self.captures(&from.schema, &from.table) || self.captures(&to.schema, &to.table)
+            }
+        }
+    }
+}
+
 impl Config {
     /// Reads, expands `${ENV}` and validates `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {

@@ -64,6 +64,10 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
     let index = &app.index;
+    let clears = Clears {
+        before: index.last_clear(entry.table_no, 0, seq_max)?,
+        after: index.next_clear(entry.table_no, seq_max)?,
+    };
     match &req.key {
         KeyPredicate::In(keys_in) => {
             let mut encoded = Vec::with_capacity(keys_in.len());
@@ -77,7 +81,7 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
                 if at.is_none() && after.is_none() {
                     warnings.push(no_history_warning(&req.schema, &req.table, literal));
                 }
-                if let Some(row) = state_as_of(&entry, at, after, &out_schema) {
+                if let Some(row) = state_as_of(&entry, clears.apply(at, after), &out_schema) {
                     rows.push(row);
                 }
             }
@@ -98,7 +102,8 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
                         upper.as_ref(),
                         hi.as_deref(),
                     ) {
-                        if let Some(row) = state_as_of(&entry, at, after, &out_schema) {
+                        if let Some(row) = state_as_of(&entry, clears.apply(at, after), &out_schema)
+                        {
                             rows.push(row);
                         }
                     }
@@ -129,12 +134,6 @@ pub async fn resolve_time(
         ApiError::new(
             ErrorCode::TableNotFound,
             format!("unknown server_id {server_id}"),
-        )
-    })?;
-    let entry = app.index.table(server_id, schema, table).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::TableNotFound,
-            format!("table {schema}.{table} has no captured history on server_id {server_id}"),
         )
     })?;
     let history_start = state.status().history_start_us;
@@ -168,14 +167,51 @@ pub async fn resolve_time(
         ));
     }
     let seq = app.index.seq_at(server_id, as_of_us)?;
+    let entry = app
+        .index
+        .table_at(server_id, schema, table, seq)
+        .ok_or_else(|| {
+            let why = if app.index.knows_table(server_id, schema, table) {
+                format!(
+                    "table {schema}.{table} did not exist at {} UTC (dropped or renamed before)",
+                    format_unix_micros(as_of_us)
+                )
+            } else {
+                format!("table {schema}.{table} has no captured history on server_id {server_id}")
+            };
+            ApiError::new(ErrorCode::TableNotFound, why)
+        })?;
     Ok((entry, seq))
+}
+
+/// The TRUNCATEs around the split point: the last at or before it, the first after it.
+struct Clears {
+    before: Option<u64>,
+    after: Option<u64>,
+}
+
+impl Clears {
+    /// Drops a change made void by a TRUNCATE: one before the last TRUNCATE at or before the split
+    /// (the table was emptied since), or a later change used for its before image across one.
+    fn apply(
+        &self,
+        at: Option<StoredChange>,
+        after: Option<StoredChange>,
+    ) -> (Option<StoredChange>, Option<StoredChange>) {
+        let at = at.filter(|c| self.before.is_none_or(|t| c.seq > t));
+        let after = after.filter(|c| self.after.is_none_or(|t| c.seq < t));
+        match (&at, self.before) {
+            // Emptied by a TRUNCATE and untouched since: no row, whatever comes later.
+            (None, Some(_)) => (None, None),
+            _ => (at, after),
+        }
+    }
 }
 
 /// The row as of the split point, converted to the output schema's columns.
 fn state_as_of(
     entry: &TableEntry,
-    at: Option<StoredChange>,
-    after: Option<StoredChange>,
+    (at, after): (Option<StoredChange>, Option<StoredChange>),
     out: &Arc<TableSchema>,
 ) -> Option<Vec<Value>> {
     let (image, version) = match (at, after) {

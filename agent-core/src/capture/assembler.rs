@@ -14,6 +14,7 @@ use mysql_common::binlog::events::{
     Event, GtidEvent, QueryEvent, RotateEvent, RowsEventData, TableMapEvent,
 };
 
+use super::ddl::{self, TableOp};
 use super::rows::RowImageReader;
 use super::table_map::schema_from_table_map;
 use crate::config::SourceConfig;
@@ -82,11 +83,15 @@ struct MappedTable {
     target: Option<(u32, u32, Arc<TableSchema>)>,
 }
 
+#[derive(Default)]
 struct OpenTxn {
     gtid: Option<String>,
     immediate_commit_us: Option<i64>,
     standalone: bool,
+    /// An explicit `BEGIN` was seen: statements until COMMIT/XID belong to this transaction.
+    begun: bool,
     changes: Vec<RowChange>,
+    table_ops: Vec<TableOp>,
 }
 
 /// What an event meant for the caller.
@@ -202,7 +207,13 @@ impl Assembler {
             }
             event_type::QUERY => {
                 let qe: QueryEvent<'_> = event.read_event().map_err(|e| parse_err("QUERY", e))?;
-                return self.on_query(&qe.query(), header.timestamp(), pos);
+                return Ok(self.on_query(
+                    &qe.query(),
+                    &qe.schema(),
+                    header.timestamp(),
+                    pos,
+                    index,
+                ));
             }
             event_type::TABLE_MAP => {
                 let tme: TableMapEvent<'_> =
@@ -222,7 +233,7 @@ impl Assembler {
                 };
                 self.on_rows(&rows)?;
             }
-            event_type::XID => return Ok(self.commit(header.timestamp(), pos)),
+            event_type::XID => return Ok(self.commit(header.timestamp(), pos, index)),
             event_type::HEARTBEAT | event_type::HEARTBEAT_V2 => return Ok(Step::Heartbeat),
             event_type::FORMAT_DESCRIPTION => self.seen_fde = true,
             _ => {}
@@ -235,11 +246,11 @@ impl Assembler {
             gtid,
             immediate_commit_us,
             standalone,
-            changes: Vec::new(),
+            ..OpenTxn::default()
         });
     }
 
-    fn on_query(&mut self, sql: &str, ts: u32, pos: u64) -> Result<Step, AssembleError> {
+    fn on_query(&mut self, sql: &str, schema: &str, ts: u32, pos: u64, index: &Index) -> Step {
         let verb = sql
             .trim_start()
             .split_whitespace()
@@ -247,9 +258,15 @@ impl Assembler {
             .unwrap_or("")
             .to_ascii_uppercase();
         match verb.as_str() {
-            "BEGIN" | "XA" if self.txn.is_none() => self.begin(None, None, false),
-            "BEGIN" | "XA" => {}
-            "COMMIT" => return Ok(self.commit(ts, pos)),
+            "BEGIN" | "XA" => {
+                if self.txn.is_none() {
+                    self.begin(None, None, false);
+                }
+                if let Some(t) = self.txn.as_mut() {
+                    t.begun = true;
+                }
+            }
+            "COMMIT" => return self.commit(ts, pos, index),
             "ROLLBACK" => {
                 self.txn = None;
                 self.checkpoint.binlog_pos = pos;
@@ -258,16 +275,21 @@ impl Assembler {
                 // A DDL (or other standalone statement): its own transaction. Table maps after it
                 // are rebuilt, so later rows decode with the new definition.
                 self.tables.clear();
-                let standalone = self.txn.as_ref().is_none_or(|t| t.standalone);
+                let ops = ddl::table_ops(sql, schema);
+                let standalone = self.txn.as_ref().is_none_or(|t| t.standalone || !t.begun);
+                if self.txn.is_none() {
+                    self.begin(None, None, true);
+                }
+                if let Some(txn) = self.txn.as_mut() {
+                    txn.table_ops
+                        .extend(ops.into_iter().filter(|op| self.source.captures_op(op)));
+                }
                 if standalone {
-                    if self.txn.is_none() {
-                        self.begin(None, None, true);
-                    }
-                    return Ok(self.commit(ts, pos));
+                    return self.commit(ts, pos, index);
                 }
             }
         }
-        Ok(Step::Continue)
+        Step::Continue
     }
 
     fn on_table_map(
@@ -310,12 +332,7 @@ impl Assembler {
         let Some((table_no, version, schema)) = &mapped.target else {
             return Ok(());
         };
-        let txn = self.txn.get_or_insert_with(|| OpenTxn {
-            gtid: None,
-            immediate_commit_us: None,
-            standalone: false,
-            changes: Vec::new(),
-        });
+        let txn = self.txn.get_or_insert_with(OpenTxn::default);
         let before_cols = rows.columns_before_image();
         let after_cols = rows.columns_after_image();
         let mut reader = RowImageReader::new(rows.rows_data());
@@ -343,7 +360,7 @@ impl Assembler {
         Ok(())
     }
 
-    fn commit(&mut self, ts: u32, pos: u64) -> Step {
+    fn commit(&mut self, ts: u32, pos: u64, index: &Index) -> Step {
         let Some(txn) = self.txn.take() else {
             self.checkpoint.binlog_pos = pos;
             return Step::Continue;
@@ -364,7 +381,7 @@ impl Assembler {
                 self.checkpoint.gtid = Some(g.clone());
             }
         }
-        if txn.changes.is_empty() {
+        if txn.changes.is_empty() && txn.table_ops.is_empty() {
             return Step::Continue;
         }
         let commit_us = txn.immediate_commit_us.unwrap_or(i64::from(ts) * 1_000_000);
@@ -373,6 +390,11 @@ impl Assembler {
             .max(self.visible_floor_us);
         self.checkpoint.seq += 1;
         self.checkpoint.visible_us = visible_us;
+        let clears = txn
+            .table_ops
+            .iter()
+            .filter_map(|op| index.apply_table_op(self.server_id, op, self.checkpoint.seq))
+            .collect();
         self.committed.push(CommittedTxn {
             seq: self.checkpoint.seq,
             record: TxnRecord {
@@ -384,6 +406,7 @@ impl Assembler {
                 rows: txn.changes.len() as u32,
             },
             changes: txn.changes,
+            clears,
         });
         Step::Committed
     }

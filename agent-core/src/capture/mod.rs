@@ -7,6 +7,7 @@
 //! reconnects with exponential backoff (1 s doubling to 30 s).
 
 pub mod assembler;
+pub mod ddl;
 pub mod decimal;
 pub mod rows;
 pub mod state;
@@ -230,7 +231,7 @@ async fn connect(source: &SourceConfig) -> Result<Conn, CaptureError> {
         Ok(conn) => Ok(conn),
         // `preferred`: fall back to plain TCP when the server does not offer TLS.
         Err(e) if source.ssl_mode == SslMode::Preferred => {
-            warn!(server_id = source.server_id, error = %e, "TLS connection failed, retrying without TLS (ssl_mode=preferred)");
+            info!(server_id = source.server_id, error = %e, "TLS unavailable, connecting without TLS (ssl_mode=preferred)");
             Ok(Conn::new(builder.ssl_opts(None)).await?)
         }
         Err(e) => Err(e.into()),

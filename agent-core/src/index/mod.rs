@@ -6,7 +6,8 @@
 //!   row change, so a PK's history is one contiguous key range.
 //! - `txns`: `server_id u32 | seq u64` → [`TxnRecord`] (JSON): visible/commit time, GTID, position.
 //! - `time`: `server_id u32 | visible_us (sign-flipped i64) | seq u64` → empty: time → seq seeks.
-//! - `meta`: checkpoints, table numbers and schema versions (JSON values).
+//! - `clears`: `table_no u32 | seq u64` → empty: TRUNCATEs, honoured by reconstruction.
+//! - `meta`: checkpoints, and per table name its entries (table number, seq span, schema versions).
 //!
 //! A capture batch (row changes of whole transactions, their txn/time records, and the new
 //! checkpoint) is one atomic, fsynced write batch: after a crash the index ends exactly at a
@@ -15,7 +16,7 @@
 pub mod codec;
 pub mod keys;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -24,6 +25,7 @@ use agent_api::Value;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use serde::{Deserialize, Serialize};
 
+use crate::capture::ddl::TableOp;
 use crate::schema::TableSchema;
 
 /// Index failures.
@@ -91,6 +93,8 @@ pub struct CommittedTxn {
     pub record: TxnRecord,
     /// Row changes in binlog order.
     pub changes: Vec<RowChange>,
+    /// Tables emptied by this transaction (TRUNCATE), by table number.
+    pub clears: Vec<u32>,
 }
 
 /// Where capture stands: written atomically with the data it covers.
@@ -125,11 +129,16 @@ pub struct StoredChange {
     pub after: Option<Vec<Value>>,
 }
 
-/// A table's identity and schema versions.
+/// One table's identity over a span of seqs, with its schema versions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TableEntry {
     /// Internal table number (key prefix in `rows`).
     pub table_no: u32,
+    /// First seq the entry applies to (its first TABLE_MAP, or the rename that named it).
+    pub from_seq: u64,
+    /// Seq of the DROP / RENAME away / CREATE OR REPLACE that ended it under this name.
+    #[serde(default)]
+    pub until_seq: Option<u64>,
     /// Versions in order; index = version number; each with the first seq it applies to.
     pub versions: Vec<(u64, Arc<TableSchema>)>,
 }
@@ -144,9 +153,48 @@ impl TableEntry {
             .unwrap_or(0);
         (idx as u32, &self.versions[idx].1)
     }
+
+    fn active(&self) -> bool {
+        self.until_seq.is_none()
+    }
 }
 
 type TableKey = (u32, String, String);
+
+/// Name → table entries, with what changed since the last commit of each source.
+#[derive(Default)]
+struct Registry {
+    names: HashMap<TableKey, Vec<TableEntry>>,
+    dirty: HashSet<TableKey>,
+    next_table_no: u32,
+}
+
+impl Registry {
+    fn key(server_id: u32, schema: &str, name: &str) -> TableKey {
+        (server_id, schema.to_owned(), name.to_owned())
+    }
+
+    /// Finds the entries of a name, case-insensitively when no exact match exists (MySQL table
+    /// names are case-insensitive on most installs: `lower_case_table_names`).
+    fn lookup(&self, server_id: u32, schema: &str, name: &str) -> Option<&Vec<TableEntry>> {
+        self.names
+            .get(&Self::key(server_id, schema, name))
+            .or_else(|| {
+                self.names
+                    .iter()
+                    .find(|((sid, s, n), _)| {
+                        *sid == server_id
+                            && s.eq_ignore_ascii_case(schema)
+                            && n.eq_ignore_ascii_case(name)
+                    })
+                    .map(|(_, e)| e)
+            })
+    }
+
+    fn active_mut(&mut self, key: &TableKey) -> Option<&mut TableEntry> {
+        self.names.get_mut(key)?.last_mut().filter(|e| e.active())
+    }
+}
 
 /// The change index.
 pub struct Index {
@@ -154,8 +202,9 @@ pub struct Index {
     rows: Keyspace,
     txns: Keyspace,
     time: Keyspace,
+    clears: Keyspace,
     meta: Keyspace,
-    tables: RwLock<HashMap<TableKey, TableEntry>>,
+    registry: RwLock<Registry>,
 }
 
 impl Index {
@@ -165,25 +214,26 @@ impl Index {
         let rows = db.keyspace("rows", KeyspaceCreateOptions::default)?;
         let txns = db.keyspace("txns", KeyspaceCreateOptions::default)?;
         let time = db.keyspace("time", KeyspaceCreateOptions::default)?;
+        let clears = db.keyspace("clears", KeyspaceCreateOptions::default)?;
         let meta = db.keyspace("meta", KeyspaceCreateOptions::default)?;
         let index = Self {
             db,
             rows,
             txns,
             time,
+            clears,
             meta,
-            tables: RwLock::new(HashMap::new()),
+            registry: RwLock::new(Registry::default()),
         };
-        index.load_tables()?;
+        index.load_registry()?;
         Ok(index)
     }
 
-    fn load_tables(&self) -> Result<(), IndexError> {
-        let mut map = HashMap::new();
+    fn load_registry(&self) -> Result<(), IndexError> {
+        let mut reg = Registry::default();
         for kv in self.meta.prefix("table/") {
             let (key, value) = kv.into_inner()?;
-            let entry: TableEntry =
-                serde_json::from_slice(&value).map_err(|e| IndexError::Corrupt(e.to_string()))?;
+            let entries: Vec<TableEntry> = serde_json::from_slice(&value).map_err(corrupt)?;
             let key = String::from_utf8_lossy(&key).into_owned();
             let mut parts = key.splitn(4, '/').skip(1);
             let (Some(sid), Some(schema), Some(name)) = (parts.next(), parts.next(), parts.next())
@@ -191,9 +241,18 @@ impl Index {
                 return Err(IndexError::Corrupt(format!("bad table key {key}")));
             };
             let sid = sid.parse().map_err(|_| IndexError::Corrupt(key.clone()))?;
-            map.insert((sid, schema.to_owned(), name.to_owned()), entry);
+            for e in &entries {
+                reg.next_table_no = reg.next_table_no.max(e.table_no + 1);
+            }
+            reg.names
+                .insert((sid, schema.to_owned(), name.to_owned()), entries);
         }
-        *self.tables.write().unwrap_or_else(|p| p.into_inner()) = map;
+        if let Some(v) = self.meta.get("next_table_no")? {
+            let stored: u32 = serde_json::from_slice(&v).map_err(corrupt)?;
+            reg.next_table_no = reg.next_table_no.max(stored);
+        }
+        reg.next_table_no = reg.next_table_no.max(1);
+        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = reg;
         Ok(())
     }
 
@@ -202,75 +261,153 @@ impl Index {
         let Some(bytes) = self.meta.get(format!("checkpoint/{server_id}"))? else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| IndexError::Corrupt(e.to_string()))
+        serde_json::from_slice(&bytes).map(Some).map_err(corrupt)
     }
 
     /// Registers `schema` for a table at `seq` and returns `(table_no, version)`; a schema equal to
-    /// the newest version reuses it. New versions are written (durably) before any row uses them.
+    /// the newest version reuses it, a table with no live entry gets a new table number. The change
+    /// is persisted with the next [`Index::commit`] of this source.
     pub fn resolve_table(
         &self,
         server_id: u32,
         schema: &TableSchema,
         seq: u64,
     ) -> Result<(u32, u32), IndexError> {
-        let key = (server_id, schema.schema.clone(), schema.name.clone());
-        let mut tables = self.tables.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = tables.get(&key) {
-            if let Some((_, newest)) = entry.versions.last() {
-                if **newest == *schema {
-                    return Ok((entry.table_no, entry.versions.len() as u32 - 1));
+        let key = Registry::key(server_id, &schema.schema, &schema.name);
+        let mut reg = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = reg.active_mut(&key) {
+            if entry
+                .versions
+                .last()
+                .is_some_and(|(_, newest)| **newest == *schema)
+            {
+                return Ok((entry.table_no, entry.versions.len() as u32 - 1));
+            }
+            entry.versions.push((seq, Arc::new(schema.clone())));
+            let ids = (entry.table_no, entry.versions.len() as u32 - 1);
+            reg.dirty.insert(key);
+            return Ok(ids);
+        }
+        let table_no = reg.next_table_no;
+        reg.next_table_no += 1;
+        let entry = TableEntry {
+            table_no,
+            from_seq: seq,
+            until_seq: None,
+            versions: vec![(seq, Arc::new(schema.clone()))],
+        };
+        reg.names.entry(key.clone()).or_default().push(entry);
+        reg.dirty.insert(key);
+        Ok((table_no, 0))
+    }
+
+    /// Applies a DDL table operation at `seq`; returns the table number to clear (TRUNCATE).
+    pub fn apply_table_op(&self, server_id: u32, op: &TableOp, seq: u64) -> Option<u32> {
+        let mut reg = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        match op {
+            TableOp::Truncate(n) => reg
+                .active_mut(&Registry::key(server_id, &n.schema, &n.table))
+                .map(|e| e.table_no),
+            TableOp::Drop(n) => {
+                let key = Registry::key(server_id, &n.schema, &n.table);
+                if let Some(e) = reg.active_mut(&key) {
+                    e.until_seq = Some(seq);
+                    reg.dirty.insert(key);
                 }
+                None
+            }
+            TableOp::Rename { from, to } => {
+                let from_key = Registry::key(server_id, &from.schema, &from.table);
+                let Some(e) = reg.active_mut(&from_key) else {
+                    return None;
+                };
+                let mut moved = e.clone();
+                e.until_seq = Some(seq);
+                let to_key = Registry::key(server_id, &to.schema, &to.table);
+                if let Some(old) = reg.active_mut(&to_key) {
+                    old.until_seq = Some(seq);
+                }
+                moved.until_seq = None;
+                reg.names.entry(to_key.clone()).or_default().push(moved);
+                reg.dirty.insert(from_key);
+                reg.dirty.insert(to_key);
+                None
             }
         }
-        let table_no = match tables.get(&key) {
-            Some(e) => e.table_no,
-            None => tables.values().map(|e| e.table_no + 1).max().unwrap_or(1),
-        };
-        let entry = tables.entry(key).or_insert_with(|| TableEntry {
-            table_no,
-            versions: Vec::new(),
-        });
-        entry.versions.push((seq, Arc::new(schema.clone())));
-        let json = serde_json::to_vec(&*entry).map_err(|e| IndexError::Corrupt(e.to_string()))?;
-        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
-        batch.insert(
-            &self.meta,
-            format!("table/{server_id}/{}/{}", schema.schema, schema.name),
-            json,
-        );
-        batch.commit()?;
-        Ok((entry.table_no, entry.versions.len() as u32 - 1))
     }
 
-    /// The table entry of `schema.name` on `server_id`.
-    pub fn table(&self, server_id: u32, schema: &str, name: &str) -> Option<TableEntry> {
-        let tables = self.tables.read().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = tables.get(&(server_id, schema.to_owned(), name.to_owned())) {
-            return Some(e.clone());
-        }
-        // MySQL table names are case-insensitive on most installs (lower_case_table_names).
-        tables
+    /// The entry of `schema.name` on `server_id` that covers `seq`: the one whose span contains it,
+    /// or, for a seq before the table was first seen, the first entry.
+    pub fn table_at(
+        &self,
+        server_id: u32,
+        schema: &str,
+        name: &str,
+        seq: u64,
+    ) -> Option<TableEntry> {
+        let reg = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        let entries = reg.lookup(server_id, schema, name)?;
+        entries
             .iter()
-            .find(|((sid, s, n), _)| {
-                *sid == server_id && s.eq_ignore_ascii_case(schema) && n.eq_ignore_ascii_case(name)
-            })
-            .map(|(_, e)| e.clone())
+            .rev()
+            .find(|e| e.from_seq <= seq && e.until_seq.is_none_or(|u| seq < u))
+            .or_else(|| entries.first().filter(|e| seq < e.from_seq))
+            .cloned()
     }
 
-    /// All tables of `server_id` (optionally one schema) with their newest schema version.
+    /// Whether `schema.name` was ever captured on `server_id`.
+    pub fn knows_table(&self, server_id: u32, schema: &str, name: &str) -> bool {
+        let reg = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        reg.lookup(server_id, schema, name).is_some()
+    }
+
+    /// Live tables of `server_id` (optionally one schema) with their newest schema version.
     pub fn tables(&self, server_id: u32, schema: Option<&str>) -> Vec<Arc<TableSchema>> {
-        let tables = self.tables.read().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<_> = tables
+        let reg = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<_> = reg
+            .names
             .iter()
             .filter(|((sid, s, _), _)| {
                 *sid == server_id && schema.is_none_or(|want| want.eq_ignore_ascii_case(s))
             })
-            .filter_map(|(_, e)| e.versions.last().map(|(_, s)| s.clone()))
+            .filter_map(|((_, s, n), entries)| {
+                let e = entries.last().filter(|e| e.active())?;
+                let (_, newest) = e.versions.last()?;
+                let mut t = (**newest).clone();
+                (t.schema, t.name) = (s.clone(), n.clone());
+                Some(Arc::new(t))
+            })
             .collect();
         out.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
         out
+    }
+
+    /// The seq of the first TRUNCATE of `table_no` after `after`, if any.
+    pub fn next_clear(&self, table_no: u32, after: u64) -> Result<Option<u64>, IndexError> {
+        let lo = clear_key(table_no, after.saturating_add(1));
+        let hi = clear_key(table_no, u64::MAX);
+        match self.clears.range(lo..=hi).next() {
+            Some(kv) => Ok(Some(be_u64(&kv.key()?[4..]))),
+            None => Ok(None),
+        }
+    }
+
+    /// The seq of the last TRUNCATE of `table_no` in `(after, upto]`, if any.
+    pub fn last_clear(
+        &self,
+        table_no: u32,
+        after: u64,
+        upto: u64,
+    ) -> Result<Option<u64>, IndexError> {
+        if upto <= after {
+            return Ok(None);
+        }
+        let lo = clear_key(table_no, after.saturating_add(1));
+        let hi = clear_key(table_no, upto);
+        match self.clears.range(lo..=hi).next_back() {
+            Some(kv) => Ok(Some(be_u64(&kv.key()?[4..]))),
+            None => Ok(None),
+        }
     }
 
     /// Writes transactions and the checkpoint after them in one atomic, fsynced batch.
@@ -300,8 +437,10 @@ impl Index {
                 }
                 batch.insert(&self.rows, key, value.as_slice());
             }
-            let record =
-                serde_json::to_vec(&txn.record).map_err(|e| IndexError::Corrupt(e.to_string()))?;
+            for table_no in &txn.clears {
+                batch.insert(&self.clears, clear_key(*table_no, txn.seq), []);
+            }
+            let record = serde_json::to_vec(&txn.record).map_err(corrupt)?;
             batch.insert(&self.txns, txn_key(server_id, txn.seq), record);
             batch.insert(
                 &self.time,
@@ -309,9 +448,32 @@ impl Index {
                 [],
             );
         }
-        let cp = serde_json::to_vec(checkpoint).map_err(|e| IndexError::Corrupt(e.to_string()))?;
+        let cp = serde_json::to_vec(checkpoint).map_err(corrupt)?;
         batch.insert(&self.meta, format!("checkpoint/{server_id}"), cp);
+        let mut reg = self.registry.write().unwrap_or_else(|p| p.into_inner());
+        let dirty: Vec<TableKey> = reg
+            .dirty
+            .iter()
+            .filter(|k| k.0 == server_id)
+            .cloned()
+            .collect();
+        for key in &dirty {
+            let json = serde_json::to_vec(&reg.names[key]).map_err(corrupt)?;
+            batch.insert(
+                &self.meta,
+                format!("table/{}/{}/{}", key.0, key.1, key.2),
+                json,
+            );
+        }
+        batch.insert(
+            &self.meta,
+            "next_table_no",
+            serde_json::to_vec(&reg.next_table_no).map_err(corrupt)?,
+        );
         batch.commit()?;
+        for key in dirty {
+            reg.dirty.remove(&key);
+        }
         Ok(())
     }
 
@@ -426,6 +588,17 @@ impl Index {
     pub fn disk_space(&self) -> u64 {
         self.db.disk_space().unwrap_or(0)
     }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> IndexError {
+    IndexError::Corrupt(e.to_string())
+}
+
+fn clear_key(table_no: u32, seq: u64) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..4].copy_from_slice(&table_no.to_be_bytes());
+    k[4..].copy_from_slice(&seq.to_be_bytes());
+    k
 }
 
 fn txn_key(server_id: u32, seq: u64) -> [u8; 12] {
