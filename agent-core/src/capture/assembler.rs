@@ -252,7 +252,6 @@ impl Assembler {
 
     fn on_query(&mut self, sql: &str, schema: &str, ts: u32, pos: u64, index: &Index) -> Step {
         let verb = sql
-            .trim_start()
             .split_whitespace()
             .next()
             .unwrap_or("")

@@ -132,8 +132,7 @@ impl Cursor<'_> {
                 return Vec::new();
             }
             let mut ops = Vec::new();
-            loop {
-                let Some(from) = self.name() else { break };
+            while let Some(from) = self.name() {
                 if !self.keyword("TO") {
                     break;
                 }

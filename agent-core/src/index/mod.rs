@@ -318,9 +318,7 @@ impl Index {
             }
             TableOp::Rename { from, to } => {
                 let from_key = Registry::key(server_id, &from.schema, &from.table);
-                let Some(e) = reg.active_mut(&from_key) else {
-                    return None;
-                };
+                let e = reg.active_mut(&from_key)?;
                 let mut moved = e.clone();
                 e.until_seq = Some(seq);
                 let to_key = Registry::key(server_id, &to.schema, &to.table);

@@ -1,0 +1,235 @@
+//! The agent behind the shim: the [`Backend`] trait, its HTTP implementation on
+//! [`agent_api::AgentClient`], a short-lived table-metadata cache, and the one mapping from agent
+//! failures to MySQL errors.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use agent_api::catalog::{TableInfo, TablesQuery};
+use agent_api::flashback::{FlashbackRequest, FlashbackResponse};
+use agent_api::{AgentClient, ClientError, ErrorCode};
+use futures_util::future::BoxFuture;
+
+use crate::error::MysqlError;
+
+/// What the shim needs from agent-core. Implemented by [`AgentClient`] (HTTP) and by test fakes.
+pub trait Backend: Send + Sync + 'static {
+    /// `GET /v1/tables?server_id=&schema=`: the current metadata of every table of `schema`.
+    fn tables<'a>(
+        &'a self,
+        server_id: u32,
+        schema: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<TableInfo>, ClientError>>;
+
+    /// `POST /v1/flashback`: rows matching a key predicate as of an instant.
+    fn flashback<'a>(
+        &'a self,
+        request: &'a FlashbackRequest,
+    ) -> BoxFuture<'a, Result<FlashbackResponse, ClientError>>;
+}
+
+impl Backend for AgentClient {
+    fn tables<'a>(
+        &'a self,
+        server_id: u32,
+        schema: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<TableInfo>, ClientError>> {
+        Box::pin(async move {
+            let query = TablesQuery {
+                server_id,
+                schema: Some(schema.to_owned()),
+            };
+            AgentClient::tables(self, &query).await.map(|r| r.tables)
+        })
+    }
+
+    fn flashback<'a>(
+        &'a self,
+        request: &'a FlashbackRequest,
+    ) -> BoxFuture<'a, Result<FlashbackResponse, ClientError>> {
+        Box::pin(AgentClient::flashback(self, request))
+    }
+}
+
+/// The MySQL error for an agent failure (contract: `seeds/troubleshooting.txt`).
+pub fn mysql_error(error: &ClientError) -> MysqlError {
+    match error {
+        ClientError::Unreachable(detail) => MysqlError::backend_unreachable(detail),
+        ClientError::Http { status, body } => {
+            let code_error = body
+                .as_ref()
+                .and_then(|b| coded_error(b.error.code, &b.error.message));
+            let message = body.as_ref().map(|b| b.error.message.as_str());
+            match (code_error, *status) {
+                (Some(e), _) => e,
+                (None, 500..=599) => MysqlError::backend_http_5xx(*status, message),
+                (None, _) => {
+                    MysqlError::backend_rejected(*status, message.unwrap_or("no error body"))
+                }
+            }
+        }
+        ClientError::Failure(body) => coded_error(body.error.code, &body.error.message)
+            .unwrap_or_else(|| MysqlError::internal(&body.error.message)),
+        ClientError::Decode(detail) => {
+            MysqlError::internal(format!("invalid response from dbtrail backend: {detail}"))
+        }
+        ClientError::Config(detail) => MysqlError::internal(detail),
+    }
+}
+
+/// Codes whose MySQL error does not depend on the HTTP status; `None` keeps the status mapping
+/// (4xx → 1064, 5xx → 1317, 2xx `success: false` → 1815).
+fn coded_error(code: ErrorCode, message: &str) -> Option<MysqlError> {
+    match code {
+        ErrorCode::CoverageGap | ErrorCode::OutsideRetention => Some(MysqlError::coverage(message)),
+        ErrorCode::BadRequest
+        | ErrorCode::Unauthorized
+        | ErrorCode::TableNotFound
+        | ErrorCode::NotYetReplicated
+        | ErrorCode::Unavailable
+        | ErrorCode::Internal => None,
+    }
+}
+
+/// How long table metadata is reused before asking the agent again.
+pub const TABLE_CACHE_TTL: Duration = Duration::from_secs(5);
+
+type CacheKey = (u32, String);
+type CacheEntry = (Instant, Arc<Vec<TableInfo>>);
+
+/// A [`Backend`] with its table metadata cached for [`TABLE_CACHE_TTL`], shared by all sessions
+/// of one agent endpoint.
+#[derive(Clone)]
+pub struct CachedBackend {
+    inner: Arc<dyn Backend>,
+    tables: Arc<Mutex<HashMap<CacheKey, CacheEntry>>>,
+}
+
+impl CachedBackend {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn Backend>) -> Self {
+        Self {
+            inner,
+            tables: Arc::default(),
+        }
+    }
+
+    /// The table `schema.table` of `server_id`, from cache when fresh. Table names compare
+    /// exactly first, then case-insensitively. `Ok(None)`: the agent does not list it.
+    pub async fn table(
+        &self,
+        server_id: u32,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<TableInfo>, ClientError> {
+        let tables = self.schema_tables(server_id, schema).await?;
+        let exact = tables.iter().find(|t| t.name == table);
+        let found = exact.or_else(|| tables.iter().find(|t| t.name.eq_ignore_ascii_case(table)));
+        Ok(found.cloned())
+    }
+
+    async fn schema_tables(
+        &self,
+        server_id: u32,
+        schema: &str,
+    ) -> Result<Arc<Vec<TableInfo>>, ClientError> {
+        let key = (server_id, schema.to_owned());
+        if let Some(hit) = self.cached(&key) {
+            return Ok(hit);
+        }
+        let fresh = Arc::new(self.inner.tables(server_id, schema).await?);
+        if let Ok(mut map) = self.tables.lock() {
+            map.insert(key, (Instant::now(), Arc::clone(&fresh)));
+        }
+        Ok(fresh)
+    }
+
+    fn cached(&self, key: &CacheKey) -> Option<Arc<Vec<TableInfo>>> {
+        let map = self.tables.lock().ok()?;
+        let (at, tables) = map.get(key)?;
+        (at.elapsed() < TABLE_CACHE_TTL).then(|| Arc::clone(tables))
+    }
+
+    /// Drops the cached metadata of `schema` (after the agent rejected a request built from it).
+    pub fn invalidate(&self, server_id: u32, schema: &str) {
+        if let Ok(mut map) = self.tables.lock() {
+            map.remove(&(server_id, schema.to_owned()));
+        }
+    }
+
+    /// `POST /v1/flashback`; on failure the schema's metadata is dropped so the next query
+    /// re-reads it.
+    pub async fn flashback(
+        &self,
+        request: &FlashbackRequest,
+    ) -> Result<FlashbackResponse, ClientError> {
+        let result = self.inner.flashback(request).await;
+        if result.is_err() {
+            self.invalidate(request.server_id, &request.schema);
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_api::ErrorBody;
+
+    fn http(status: u16, code: ErrorCode, message: &str) -> ClientError {
+        ClientError::Http {
+            status,
+            body: Some(ErrorBody::new(code, message)),
+        }
+    }
+
+    #[test]
+    fn maps_every_class_to_the_contract() {
+        let e = mysql_error(&ClientError::Unreachable("connection refused".into()));
+        assert_eq!((e.code, e.state_str()), (2002, "HY000"));
+        assert!(e.message.starts_with("Can't connect to dbtrail backend"));
+
+        let e = mysql_error(&ClientError::Http {
+            status: 502,
+            body: None,
+        });
+        assert_eq!(
+            (e.code, e.state_str(), e.message.as_str()),
+            (1317, "70100", "dbtrail backend returned HTTP 502")
+        );
+
+        let e = mysql_error(&http(
+            404,
+            ErrorCode::TableNotFound,
+            "unknown table shop.nope",
+        ));
+        assert_eq!((e.code, e.state_str()), (1064, "HY000"));
+        assert_eq!(
+            e.message,
+            "dbtrail backend rejected request (HTTP 404): unknown table shop.nope"
+        );
+
+        let e = mysql_error(&http(
+            409,
+            ErrorCode::CoverageGap,
+            "binlogs purged before 09:00; restore a baseline",
+        ));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (1526, "binlogs purged before 09:00; restore a baseline")
+        );
+
+        let e = mysql_error(&ClientError::Failure(ErrorBody::new(
+            ErrorCode::Internal,
+            "index closed",
+        )));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (1815, "dbtrail-shim: index closed")
+        );
+
+        let e = mysql_error(&ClientError::Decode("expected value".into()));
+        assert_eq!(e.code, 1815);
+    }
+}

@@ -1,0 +1,404 @@
+//! `shim.yaml`: the one typed configuration of the binary, loaded and validated once at start-up.
+//!
+//! `${NAME}` anywhere in a string value is replaced by the environment variable `NAME` (for
+//! secrets such as `agent_token`); an unset variable is an error naming the field.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::plan::TimeZone;
+
+/// Why the configuration cannot be used; every variant names the offending field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The path given on the command line.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not YAML, an unknown key, or a value of the wrong type.
+    #[error("invalid shim config: {0}")]
+    Syntax(#[from] serde_yaml::Error),
+    /// `${NAME}` with `NAME` unset.
+    #[error("{field}: environment variable {var} is not set")]
+    MissingEnv {
+        /// Dotted path of the field.
+        field: String,
+        /// The variable name.
+        var: String,
+    },
+    /// A value that parses but is not acceptable.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// Dotted path of the field, e.g. `tenants[1].server_id`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole `shim.yaml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the MySQL protocol listener binds, e.g. `127.0.0.1:3308`.
+    pub listen: String,
+    /// Base URL of agent-core (`http://host:8600` or `https://...`); tenants may override it.
+    pub agent_url: Option<String>,
+    /// Bearer token for agent-core; tenants may override it.
+    pub agent_token: Option<String>,
+    /// Session `time_zone` at connect: `UTC`, `+02:00`, `-05:30`. UTC when absent.
+    pub default_time_zone: Option<String>,
+    /// The MySQL users allowed to issue time-travel queries, one per tenant source.
+    pub tenants: Vec<TenantConfig>,
+    /// Guard rails.
+    pub limits: Limits,
+}
+
+/// One MySQL user and the captured source its queries read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// The MySQL user name the client (or ProxySQL) logs in with.
+    pub mysql_user: String,
+    /// Cleartext password, or MySQL's `*<40 hex>` double-SHA1 hash (`mysql.user.authentication_string`
+    /// of a `mysql_native_password` account).
+    pub mysql_password: String,
+    /// The source's MySQL `server_id`, as agent-core knows it.
+    pub server_id: u32,
+    /// Overrides the top-level `agent_url`.
+    #[serde(default)]
+    pub agent_url: Option<String>,
+    /// Overrides the top-level `agent_token`.
+    #[serde(default)]
+    pub agent_token: Option<String>,
+}
+
+/// `limits:` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Widest `_diff` window without `@dbtrail_allow_wide_diff = ON`; text like `24h`, `90m`, `7d`.
+    #[serde(deserialize_with = "deserialize_duration")]
+    pub max_diff_window: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:3308".to_owned(),
+            agent_url: None,
+            agent_token: None,
+            default_time_zone: None,
+            tenants: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_diff_window: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// A tenant with its agent endpoint resolved (override or top-level).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AgentEndpoint {
+    /// Base URL.
+    pub url: String,
+    /// Bearer token (may be empty).
+    pub token: String,
+}
+
+impl Config {
+    /// Reads, expands `${ENV}` and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_yaml(&text, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses YAML text, expanding `${NAME}` through `env`, then validates.
+    pub fn from_yaml(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut raw: serde_yaml::Value = serde_yaml::from_str(text)?;
+        if raw.is_null() {
+            raw = serde_yaml::Value::Mapping(Default::default());
+        }
+        expand_env(&mut raw, "", env)?;
+        let config: Config = serde_yaml::from_value(raw)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The parsed `listen` address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|e| invalid("listen", format!("{e}")))
+    }
+
+    /// The session time zone at connect.
+    pub fn time_zone(&self) -> Result<TimeZone, ConfigError> {
+        match &self.default_time_zone {
+            None => Ok(TimeZone::UTC),
+            Some(text) => TimeZone::parse(text).ok_or_else(|| {
+                invalid(
+                    "default_time_zone",
+                    format!("{text:?} is not UTC or a fixed offset like +02:00"),
+                )
+            }),
+        }
+    }
+
+    /// The agent endpoint a tenant uses: its overrides, else the top-level values.
+    pub fn endpoint(&self, tenant: &TenantConfig) -> Option<AgentEndpoint> {
+        let url = tenant.agent_url.as_ref().or(self.agent_url.as_ref())?;
+        let token = tenant
+            .agent_token
+            .as_ref()
+            .or(self.agent_token.as_ref())
+            .cloned()
+            .unwrap_or_default();
+        Some(AgentEndpoint {
+            url: url.clone(),
+            token,
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.time_zone()?;
+        if let Some(url) = &self.agent_url {
+            validate_url("agent_url", url)?;
+        }
+        if self.limits.max_diff_window.is_zero() {
+            return Err(invalid("limits.max_diff_window", "must be positive"));
+        }
+        let mut users = HashSet::new();
+        for (i, tenant) in self.tenants.iter().enumerate() {
+            let field = |name: &str| format!("tenants[{i}].{name}");
+            if tenant.mysql_user.is_empty() {
+                return Err(invalid(&field("mysql_user"), "must not be empty"));
+            }
+            if !users.insert(tenant.mysql_user.as_str()) {
+                return Err(invalid(
+                    &field("mysql_user"),
+                    format!("{:?} is listed twice", tenant.mysql_user),
+                ));
+            }
+            if tenant.mysql_password.starts_with('*') && !is_native_hash(&tenant.mysql_password) {
+                return Err(invalid(
+                    &field("mysql_password"),
+                    "a value starting with '*' must be a 41-character native password hash",
+                ));
+            }
+            match &tenant.agent_url {
+                Some(url) => validate_url(&field("agent_url"), url)?,
+                None if self.agent_url.is_none() => {
+                    return Err(invalid(
+                        &field("agent_url"),
+                        "no agent_url here and none at the top level",
+                    ))
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True for `*` followed by 40 hex digits (MySQL's `PASSWORD()` output).
+pub fn is_native_hash(text: &str) -> bool {
+    text.len() == 41 && text.starts_with('*') && text[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn validate_url(field: &str, url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("{url:?} must start with http:// or https://"),
+        ))
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Replaces `${NAME}` in every string of the YAML tree.
+fn expand_env(
+    value: &mut serde_yaml::Value,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    match value {
+        serde_yaml::Value::String(text) => *text = expand_str(text, path, env)?,
+        serde_yaml::Value::Sequence(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                expand_env(item, &format!("{path}[{i}]"), env)?;
+            }
+        }
+        serde_yaml::Value::Mapping(map) => {
+            for (key, item) in map.iter_mut() {
+                let key = key.as_str().unwrap_or("?");
+                let child = if path.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{path}.{key}")
+                };
+                expand_env(item, &child, env)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn expand_str(
+    text: &str,
+    field: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(invalid(field, "unterminated ${...}"));
+        };
+        let var = &after[..end];
+        let value = env(var).ok_or_else(|| ConfigError::MissingEnv {
+            field: field.to_owned(),
+            var: var.to_owned(),
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Parses `30s`, `90m`, `24h`, `7d` (an integer and one unit).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let secs = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(secs).map(Duration::from_secs)
+}
+
+fn deserialize_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a duration like 30s, 90m, 24h or 7d"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn example_file_loads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shim.yaml.example");
+        let text = std::fs::read_to_string(path).expect("shim.yaml.example is readable");
+        let env = |name: &str| Some(format!("env:{name}"));
+        let config = Config::from_yaml(&text, &env).expect("example is valid");
+        assert_eq!(
+            config.agent_token.as_deref(),
+            Some("env:DBTRAIL_AGENT_TOKEN")
+        );
+        assert_eq!(config.tenants[1].mysql_password, "env:ANALYST_PASSWORD");
+        assert!(!config.tenants.is_empty());
+        assert_eq!(config.limits.max_diff_window, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = Config::from_yaml("", &no_env).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.listen, "127.0.0.1:3308");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        let err = Config::from_yaml("listne: 1.2.3.4:5\n", &no_env).unwrap_err();
+        assert!(err.to_string().contains("listne"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let yaml = "agent_url: http://a:8600\ntenants:\n  - { mysql_user: u, mysql_password: '*12', server_id: 1 }\n";
+        let err = Config::from_yaml(yaml, &no_env).unwrap_err();
+        assert!(
+            err.to_string().starts_with("tenants[0].mysql_password"),
+            "{err}"
+        );
+        let err = Config::from_yaml("agent_token: ${NOPE}\n", &no_env).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "agent_token: environment variable NOPE is not set"
+        );
+        let yaml = "tenants:\n  - { mysql_user: u, mysql_password: p, server_id: 1 }\n";
+        let err = Config::from_yaml(yaml, &no_env).unwrap_err();
+        assert!(err.to_string().starts_with("tenants[0].agent_url"), "{err}");
+        let err = Config::from_yaml("default_time_zone: Mars/Base\n", &no_env).unwrap_err();
+        assert!(err.to_string().starts_with("default_time_zone"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("90m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("7"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("3w"), None);
+        let err = Config::from_yaml("limits: { max_diff_window: 3 weeks }\n", &no_env);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn tenant_overrides_endpoint() {
+        let yaml = "agent_url: http://a:1\nagent_token: t\ntenants:\n  - { mysql_user: u, mysql_password: p, server_id: 1, agent_url: 'http://b:2' }\n";
+        let config = Config::from_yaml(yaml, &no_env).unwrap();
+        let endpoint = config.endpoint(&config.tenants[0]).unwrap();
+        assert_eq!(endpoint.url, "http://b:2");
+        assert_eq!(endpoint.token, "t");
+    }
+}
