@@ -141,7 +141,9 @@ impl SourceConfig {
     pub fn captures_op(&self, op: &crate::capture::ddl::TableOp) -> bool {
         use crate::capture::ddl::TableOp;
         match op {
-            TableOp::Truncate(n) | TableOp::Drop(n) => self.captures(&n.schema, &n.table),
+            TableOp::Truncate(n) | TableOp::Drop(n) | TableOp::Create(n) => {
+                self.captures(&n.schema, &n.table)
+            }
             TableOp::Rename { from, to } => {
                 self.captures(&from.schema, &from.table) || self.captures(&to.schema, &to.table)
             }

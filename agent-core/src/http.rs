@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use agent_api::catalog::{TablesQuery, TablesResponse};
+use agent_api::diff::DiffRequest;
 use agent_api::flashback::FlashbackRequest;
 use agent_api::health::HealthResponse;
+use agent_api::snapshot::SnapshotRequest;
 use agent_api::{ErrorBody, ErrorCode};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -24,6 +26,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/health", get(health))
         .route("/v1/tables", get(tables))
         .route("/v1/flashback", post(flashback))
+        .route("/v1/diff", post(diff))
+        .route("/v1/snapshot", post(snapshot))
         .with_state(app)
 }
 
@@ -113,4 +117,46 @@ async fn flashback(
     let span = info_span!("flashback", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table), as_of_us = req.as_of_us);
     let resp = reconstruct::flashback(&app, &req).instrument(span).await?;
     Ok(Json(resp).into_response())
+}
+
+async fn diff(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&app, &headers)?;
+    let req: DiffRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("invalid diff request: {e}")))?;
+    let span = info_span!("diff", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table));
+    let resp = reconstruct::diff(&app, &req).instrument(span).await?;
+    Ok(Json(resp).into_response())
+}
+
+async fn snapshot(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&app, &headers)?;
+    let req: SnapshotRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("invalid snapshot request: {e}"),
+        )
+    })?;
+    let span = info_span!("snapshot", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table));
+    let rx = reconstruct::snapshot(app.clone(), &req)
+        .instrument(span)
+        .await?;
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, std::convert::Infallible>(Bytes::from(chunk)), rx))
+    });
+    let mut resp = axum::body::Body::from_stream(stream).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/x-ndjson"),
+    );
+    Ok(resp)
 }

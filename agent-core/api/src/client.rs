@@ -6,9 +6,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::catalog::{TablesQuery, TablesResponse};
+use crate::diff::{DiffRequest, DiffResponse};
 use crate::error::ErrorBody;
 use crate::flashback::{FlashbackRequest, FlashbackResponse};
 use crate::health::HealthResponse;
+use crate::snapshot::{SnapshotEnd, SnapshotHeader, SnapshotLine, SnapshotRequest};
+use crate::value::Value;
 
 /// Why a call to the agent failed, in the classes the shim's error contract distinguishes.
 #[derive(Debug, thiserror::Error)]
@@ -101,18 +104,80 @@ impl AgentClient {
         self.post("/v1/flashback", request).await
     }
 
+    /// `POST /v1/diff`.
+    pub async fn diff(&self, request: &DiffRequest) -> Result<DiffResponse, ClientError> {
+        self.post("/v1/diff", request).await
+    }
+
+    /// `POST /v1/snapshot`: returns once the header line arrived; rows follow from
+    /// [`SnapshotStream::next_row`] as the agent produces them (bounded memory on both sides).
+    pub async fn snapshot(&self, request: &SnapshotRequest) -> Result<SnapshotStream, ClientError> {
+        let resp = self
+            .start(self.post_request("/v1/snapshot", request)?)
+            .await?;
+        let mut lines = LineReader {
+            resp,
+            buf: Vec::new(),
+        };
+        let line = lines.next_line().await?.ok_or_else(|| {
+            ClientError::Unreachable("snapshot stream ended before its header".into())
+        })?;
+        if let Ok(failure) = serde_json::from_slice::<ErrorBody>(&line) {
+            if !failure.success {
+                return Err(ClientError::Failure(failure));
+            }
+        }
+        let header: SnapshotHeader =
+            serde_json::from_slice(&line).map_err(|e| ClientError::Decode(e.to_string()))?;
+        Ok(SnapshotStream {
+            lines,
+            header,
+            done: false,
+            rows: 0,
+        })
+    }
+
+    fn post_request<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Config(e.to_string()))?;
+        Ok(self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(bytes))
+    }
+
     async fn post<B: Serialize, R: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
     ) -> Result<R, ClientError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Config(e.to_string()))?;
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(bytes);
+        let req = self.post_request(path, body)?;
         self.send(req).await
+    }
+
+    /// Sends and checks the status; a non-2xx answer becomes [`ClientError::Http`].
+    async fn start(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
+        let resp = req
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
+        Err(ClientError::Http {
+            status: status.as_u16(),
+            body: serde_json::from_slice::<ErrorBody>(&body).ok(),
+        })
     }
 
     async fn send<R: DeserializeOwned>(
@@ -141,6 +206,84 @@ impl AgentClient {
             }
         }
         serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+}
+
+/// A whole-table answer arriving row by row (see [`crate::snapshot`] for the framing).
+#[derive(Debug)]
+pub struct SnapshotStream {
+    lines: LineReader,
+    header: SnapshotHeader,
+    done: bool,
+    rows: u64,
+}
+
+/// Splits a streamed body into `\n`-terminated lines.
+#[derive(Debug)]
+struct LineReader {
+    resp: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+impl SnapshotStream {
+    /// The header: columns, seq, warnings.
+    pub fn header(&self) -> &SnapshotHeader {
+        &self.header
+    }
+
+    /// The next row, `None` after the trailer. A cut stream or a mid-stream agent error is an
+    /// error, never a short table.
+    pub async fn next_row(&mut self) -> Result<Option<Vec<Value>>, ClientError> {
+        if self.done {
+            return Ok(None);
+        }
+        let Some(line) = self.lines.next_line().await? else {
+            return Err(ClientError::Unreachable(format!(
+                "snapshot stream cut after {} rows",
+                self.rows
+            )));
+        };
+        match SnapshotLine::parse(&line).map_err(|e| ClientError::Decode(e.to_string()))? {
+            SnapshotLine::Row(row) => {
+                self.rows += 1;
+                Ok(Some(row))
+            }
+            SnapshotLine::End(SnapshotEnd::End { rows }) => {
+                self.done = true;
+                if rows != self.rows {
+                    return Err(ClientError::Decode(format!(
+                        "snapshot trailer says {rows} rows, {} received",
+                        self.rows
+                    )));
+                }
+                Ok(None)
+            }
+            SnapshotLine::End(SnapshotEnd::Error(detail)) => {
+                self.done = true;
+                Err(ClientError::Failure(ErrorBody {
+                    success: false,
+                    error: detail,
+                }))
+            }
+        }
+    }
+}
+
+impl LineReader {
+    /// The next `\n`-terminated line, `None` at the end of the body.
+    async fn next_line(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
+        loop {
+            if let Some(nl) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=nl).take(nl).collect();
+                return Ok(Some(line));
+            }
+            match self.resp.chunk().await {
+                Ok(Some(chunk)) => self.buf.extend_from_slice(&chunk),
+                Ok(None) if self.buf.is_empty() => return Ok(None),
+                Ok(None) => return Ok(Some(std::mem::take(&mut self.buf))),
+                Err(e) => return Err(ClientError::Unreachable(error_chain(&e))),
+            }
+        }
     }
 }
 

@@ -12,18 +12,22 @@
 //! | GET | `/health` | — | [`health::HealthResponse`] |
 //! | GET | `/v1/tables?server_id=&schema=` | [`catalog::TablesQuery`] | [`catalog::TablesResponse`] |
 //! | POST | `/v1/flashback` | [`flashback::FlashbackRequest`] | [`flashback::FlashbackResponse`] |
+//! | POST | `/v1/diff` | [`diff::DiffRequest`] | [`diff::DiffResponse`] |
+//! | POST | `/v1/snapshot` | [`snapshot::SnapshotRequest`] | NDJSON stream, see [`snapshot`] |
 //!
 //! Failures answer `{ "success": false, "error": { "code": ..., "message": ... } }`
 //! ([`error::ErrorBody`]) with a 4xx status for request problems and 5xx for agent faults.
 
 pub mod catalog;
 pub mod client;
+pub mod diff;
 pub mod error;
 pub mod flashback;
 pub mod health;
+pub mod snapshot;
 pub mod time;
 pub mod value;
 
-pub use client::{AgentClient, ClientError};
+pub use client::{AgentClient, ClientError, SnapshotStream};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use value::Value;

@@ -24,6 +24,8 @@ pub enum TableOp {
     Truncate(QualName),
     /// The table is gone; a later table of that name is a new table.
     Drop(QualName),
+    /// A table of this name starts, empty, inside the captured history.
+    Create(QualName),
     /// The table continues under a new name.
     Rename {
         /// Old name.
@@ -146,10 +148,21 @@ impl Cursor<'_> {
         }
         if self.keyword("CREATE") {
             let replace = self.keyword("OR") && self.keyword("REPLACE");
-            if !replace || self.keyword("TEMPORARY") || !self.keyword("TABLE") {
+            if self.keyword("TEMPORARY") || !self.keyword("TABLE") {
                 return Vec::new();
             }
-            return self.name().map(TableOp::Drop).into_iter().collect();
+            if self.keyword("IF") {
+                self.keyword("NOT");
+                self.keyword("EXISTS");
+            }
+            let Some(name) = self.name() else {
+                return Vec::new();
+            };
+            return if replace {
+                vec![TableOp::Drop(name.clone()), TableOp::Create(name)]
+            } else {
+                vec![TableOp::Create(name)]
+            };
         }
         if self.keyword("ALTER") {
             self.keyword("ONLINE");
@@ -235,7 +248,11 @@ mod tests {
         );
         assert_eq!(
             table_ops("CREATE OR REPLACE TABLE t (id int)", "s"),
-            vec![TableOp::Drop(q("s", "t"))]
+            vec![TableOp::Drop(q("s", "t")), TableOp::Create(q("s", "t"))]
+        );
+        assert_eq!(
+            table_ops("CREATE TABLE IF NOT EXISTS `x`.`t` (id int)", "s"),
+            vec![TableOp::Create(q("x", "t"))]
         );
         assert_eq!(
             table_ops("ALTER TABLE t ADD COLUMN x INT, RENAME TO u", "s"),
@@ -250,7 +267,7 @@ mod tests {
     fn ignores_everything_else() {
         assert!(table_ops("DROP TEMPORARY TABLE IF EXISTS t", "s").is_empty());
         assert!(table_ops("ALTER TABLE t RENAME COLUMN a TO b", "s").is_empty());
-        assert!(table_ops("CREATE TABLE t (id int)", "s").is_empty());
+        assert!(table_ops("CREATE TEMPORARY TABLE t (id int)", "s").is_empty());
         assert!(table_ops(
             "ALTER TABLE t ADD COLUMN note VARCHAR(10) DEFAULT 'RENAME TO x'",
             "s"

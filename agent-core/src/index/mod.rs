@@ -119,6 +119,8 @@ pub struct Checkpoint {
 pub struct StoredChange {
     /// Sequence number of its transaction.
     pub seq: u64,
+    /// Position of the change within its transaction.
+    pub ordinal: u32,
     /// Insert, update or delete.
     pub kind: ChangeKind,
     /// Schema version of the images.
@@ -141,6 +143,10 @@ pub struct TableEntry {
     pub until_seq: Option<u64>,
     /// Versions in order; index = version number; each with the first seq it applies to.
     pub versions: Vec<(u64, Arc<TableSchema>)>,
+    /// First seq from which the index holds every row of the table: its CREATE or a TRUNCATE was
+    /// captured. Whole-table answers need this (or a baseline).
+    #[serde(default)]
+    pub complete_from_seq: Option<u64>,
 }
 
 impl TableEntry {
@@ -167,6 +173,9 @@ struct Registry {
     names: HashMap<TableKey, Vec<TableEntry>>,
     dirty: HashSet<TableKey>,
     next_table_no: u32,
+    /// Names whose CREATE was captured but whose first TABLE_MAP has not arrived yet, with the
+    /// CREATE's seq.
+    created: HashMap<TableKey, u64>,
 }
 
 impl Registry {
@@ -247,6 +256,18 @@ impl Index {
             reg.names
                 .insert((sid, schema.to_owned(), name.to_owned()), entries);
         }
+        for kv in self.meta.prefix("created/") {
+            let (key, value) = kv.into_inner()?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let mut parts = key.splitn(4, '/').skip(1);
+            if let (Some(sid), Some(schema), Some(name)) =
+                (parts.next(), parts.next(), parts.next())
+            {
+                let sid = sid.parse().map_err(|_| IndexError::Corrupt(key.clone()))?;
+                reg.created
+                    .insert((sid, schema.to_owned(), name.to_owned()), be_u64(&value));
+            }
+        }
         if let Some(v) = self.meta.get("next_table_no")? {
             let stored: u32 = serde_json::from_slice(&v).map_err(corrupt)?;
             reg.next_table_no = reg.next_table_no.max(stored);
@@ -290,11 +311,13 @@ impl Index {
         }
         let table_no = reg.next_table_no;
         reg.next_table_no += 1;
+        let created = reg.created.remove(&key);
         let entry = TableEntry {
             table_no,
-            from_seq: seq,
+            from_seq: created.unwrap_or(seq),
             until_seq: None,
-            versions: vec![(seq, Arc::new(schema.clone()))],
+            versions: vec![(created.unwrap_or(seq), Arc::new(schema.clone()))],
+            complete_from_seq: created,
         };
         reg.names.entry(key.clone()).or_default().push(entry);
         reg.dirty.insert(key);
@@ -305,9 +328,24 @@ impl Index {
     pub fn apply_table_op(&self, server_id: u32, op: &TableOp, seq: u64) -> Option<u32> {
         let mut reg = self.registry.write().unwrap_or_else(|p| p.into_inner());
         match op {
-            TableOp::Truncate(n) => reg
-                .active_mut(&Registry::key(server_id, &n.schema, &n.table))
-                .map(|e| e.table_no),
+            TableOp::Truncate(n) => {
+                let key = Registry::key(server_id, &n.schema, &n.table);
+                let e = reg.active_mut(&key)?;
+                let table_no = e.table_no;
+                if e.complete_from_seq.is_none() {
+                    e.complete_from_seq = Some(seq);
+                    reg.dirty.insert(key);
+                }
+                Some(table_no)
+            }
+            TableOp::Create(n) => {
+                let key = Registry::key(server_id, &n.schema, &n.table);
+                if reg.active_mut(&key).is_none() {
+                    reg.created.insert(key.clone(), seq);
+                    reg.dirty.insert(key);
+                }
+                None
+            }
             TableOp::Drop(n) => {
                 let key = Registry::key(server_id, &n.schema, &n.table);
                 if let Some(e) = reg.active_mut(&key) {
@@ -582,6 +620,47 @@ impl Index {
         Ok(())
     }
 
+    /// Every change of the keys of `table_no` within `[lower, upper]` (prefix-inclusive, `None` =
+    /// unbounded) whose seq lies in `(seq_after, seq_upto]`, in key order, then seq order per key.
+    /// Calls `f(pk, change)`; stops when it returns false.
+    pub fn changes_between(
+        &self,
+        table_no: u32,
+        lower: Option<&[u8]>,
+        upper: Option<&[u8]>,
+        seq_after: u64,
+        seq_upto: u64,
+        mut f: impl FnMut(&[u8], StoredChange) -> bool,
+    ) -> Result<(), IndexError> {
+        let mut start = table_no.to_be_bytes().to_vec();
+        start.extend_from_slice(lower.unwrap_or_default());
+        let end = match upper {
+            Some(u) => {
+                let mut e = table_no.to_be_bytes().to_vec();
+                e.extend_from_slice(u);
+                e.extend_from_slice(&[0xFF; 16]);
+                e
+            }
+            None => (table_no + 1).to_be_bytes().to_vec(),
+        };
+        for kv in self.rows.range(start.as_slice()..end.as_slice()) {
+            let (key, value) = kv.into_inner()?;
+            if key.len() < 16 {
+                return Err(IndexError::Corrupt("short row key".into()));
+            }
+            let seq = be_u64(&key[key.len() - 12..key.len() - 4]);
+            if seq <= seq_after || seq > seq_upto {
+                continue;
+            }
+            let pk = &key[4..key.len() - 12];
+            let change = decode_change((key.clone(), value))?;
+            if !f(pk, change) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Bytes on disk (all keyspaces and the journal).
     pub fn disk_space(&self) -> u64 {
         self.db.disk_space().unwrap_or(0)
@@ -661,6 +740,7 @@ fn decode_value(seq: u64, value: &[u8]) -> Result<StoredChange, IndexError> {
     };
     Ok(StoredChange {
         seq,
+        ordinal: 0,
         kind,
         schema_version: version as u32,
         before,

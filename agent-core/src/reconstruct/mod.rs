@@ -16,6 +16,12 @@ use crate::index::{keys, ChangeKind, StoredChange, TableEntry};
 use crate::schema::{ColumnDef, TableSchema};
 use crate::App;
 
+mod diff;
+mod snapshot;
+
+pub use diff::diff;
+pub use snapshot::snapshot;
+
 /// A failure with its protocol-neutral code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -78,7 +84,8 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
             encoded.dedup_by(|a, b| a.0 == b.0);
             for (pk, literal) in encoded {
                 let (at, after) = index.key_history_around(entry.table_no, &pk, seq_max)?;
-                if at.is_none() && after.is_none() {
+                let complete = entry.complete_from_seq.is_some_and(|c| c <= seq_max);
+                if at.is_none() && after.is_none() && !complete {
                     warnings.push(no_history_warning(&req.schema, &req.table, literal));
                 }
                 if let Some(row) = state_as_of(&entry, clears.apply(at, after), &out_schema) {
@@ -185,15 +192,15 @@ pub async fn resolve_time(
 }
 
 /// The TRUNCATEs around the split point: the last at or before it, the first after it.
-struct Clears {
-    before: Option<u64>,
-    after: Option<u64>,
+pub(crate) struct Clears {
+    pub(crate) before: Option<u64>,
+    pub(crate) after: Option<u64>,
 }
 
 impl Clears {
     /// Drops a change made void by a TRUNCATE: one before the last TRUNCATE at or before the split
     /// (the table was emptied since), or a later change used for its before image across one.
-    fn apply(
+    pub(crate) fn apply(
         &self,
         at: Option<StoredChange>,
         after: Option<StoredChange>,
@@ -209,7 +216,7 @@ impl Clears {
 }
 
 /// The row as of the split point, converted to the output schema's columns.
-fn state_as_of(
+pub(crate) fn state_as_of(
     entry: &TableEntry,
     (at, after): (Option<StoredChange>, Option<StoredChange>),
     out: &Arc<TableSchema>,
@@ -225,8 +232,19 @@ fn state_as_of(
         },
         (None, None) => return None,
     };
+    project(entry, image, version, out)
+}
+
+/// An image written with schema `version` of `entry`, as values of the `out` schema's columns
+/// (matched by name; a column the image lacks is NULL).
+pub(crate) fn project(
+    entry: &TableEntry,
+    image: Vec<Value>,
+    version: u32,
+    out: &Arc<TableSchema>,
+) -> Option<Vec<Value>> {
     let source = &entry.versions.get(version as usize)?.1;
-    if Arc::ptr_eq(source, out) || source.columns.len() == out.columns.len() && **source == **out {
+    if Arc::ptr_eq(source, out) || **source == **out {
         return Some(image);
     }
     Some(
@@ -244,7 +262,7 @@ fn state_as_of(
     )
 }
 
-fn encode_literal_key(
+pub(crate) fn encode_literal_key(
     key: &[Value],
     pk: &[&ColumnDef],
     prefix_ok: bool,
@@ -272,14 +290,17 @@ fn encode_literal_key(
     Ok(out)
 }
 
-fn bound_key(bound: Option<&KeyBound>, pk: &[&ColumnDef]) -> Result<Option<Vec<u8>>, ApiError> {
+pub(crate) fn bound_key(
+    bound: Option<&KeyBound>,
+    pk: &[&ColumnDef],
+) -> Result<Option<Vec<u8>>, ApiError> {
     bound
         .map(|b| encode_literal_key(&b.key, pk, true))
         .transpose()
 }
 
 /// Prefix comparison of an encoded PK against encoded (possibly prefix) bounds.
-fn in_bounds(
+pub(crate) fn in_bounds(
     pk: &[u8],
     lower: Option<&KeyBound>,
     lo: Option<&[u8]>,
