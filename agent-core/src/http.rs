@@ -24,6 +24,7 @@ use crate::App;
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/v1/tables", get(tables))
         .route("/v1/flashback", post(flashback))
         .route("/v1/diff", post(diff))
@@ -159,4 +160,13 @@ async fn snapshot(
         axum::http::HeaderValue::from_static("application/x-ndjson"),
     );
     Ok(resp)
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let mut resp = crate::metrics::render(&app).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    resp
 }

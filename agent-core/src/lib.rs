@@ -8,6 +8,7 @@ pub mod capture;
 pub mod config;
 pub mod http;
 pub mod index;
+pub mod metrics;
 pub mod reconstruct;
 pub mod schema;
 

@@ -237,16 +237,79 @@ impl TableSchema {
 }
 
 /// Column facts from `information_schema.COLUMNS`, for sources without full row metadata.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct InformationSchemaColumn {
     /// `COLUMN_NAME`.
     pub name: String,
-    /// `COLUMN_TYPE`, e.g. `int(10) unsigned`.
+    /// `COLUMN_TYPE`, e.g. `int(10) unsigned`, `enum('a','b')`.
     pub column_type: String,
-    /// `COLUMN_KEY = 'PRI'`.
-    pub is_pk: bool,
-    /// Position within the PK (from `STATISTICS.SEQ_IN_INDEX`), 1-based.
+    /// `COLLATION_NAME` (string columns).
+    pub collation: Option<String>,
+    /// Position within the PRIMARY index (`STATISTICS.SEQ_IN_INDEX`), 0 when not in the PK.
     pub pk_seq: u32,
+    /// `EXTRA` mentions a VIRTUAL generated column (absent from row images on MariaDB).
+    pub is_virtual: bool,
+}
+
+/// Completes a schema built from a TABLE_MAP without optional metadata with what
+/// `information_schema` says: names, PK, signedness, ENUM/SET labels and collations. Columns are
+/// matched by position; VIRTUAL generated columns are dropped first when the counts differ.
+///
+/// This is racy against DDL that runs between the logged change and the lookup; sources should
+/// use `binlog_row_metadata=FULL`, which makes the fallback unnecessary.
+pub fn apply_information_schema(
+    schema: &mut TableSchema,
+    cols: &[InformationSchemaColumn],
+    collations: &Collations,
+) {
+    let stored: Vec<&InformationSchemaColumn> = if cols.len() == schema.columns.len() {
+        cols.iter().collect()
+    } else {
+        cols.iter().filter(|c| !c.is_virtual).collect()
+    };
+    if stored.len() != schema.columns.len() {
+        return;
+    }
+    let mut pk: Vec<(u32, usize)> = Vec::new();
+    for (i, (col, info)) in schema.columns.iter_mut().zip(&stored).enumerate() {
+        col.info.name = info.name.clone();
+        let lower = info.column_type.to_ascii_lowercase();
+        if let Decode::Int { unsigned, .. } = &mut col.decode {
+            *unsigned = lower.contains("unsigned");
+        }
+        col.info.unsigned = lower.contains("unsigned");
+        if matches!(col.decode, Decode::Enum { .. } | Decode::Set { .. }) {
+            col.info.elements = parse_elements(&info.column_type);
+        }
+        if let Some(name) = &info.collation {
+            if let Some((id, c)) = collations
+                .0
+                .iter()
+                .find(|(_, c)| c.name.eq_ignore_ascii_case(name))
+            {
+                col.collation = Some(c.clone());
+                col.info.collation_id = Some(*id);
+                col.info.charset = Some(c.charset.clone());
+                match &mut col.decode {
+                    Decode::String { collation, .. } | Decode::Blob { collation, .. } => {
+                        *collation = *id
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let (data_type, column_type, length, scale) =
+            describe(&col.decode, col.collation.as_ref(), &col.info.elements);
+        col.info.data_type = data_type;
+        col.info.column_type = column_type;
+        col.info.length = length;
+        col.info.scale = scale;
+        if info.pk_seq > 0 {
+            pk.push((info.pk_seq, i));
+        }
+    }
+    pk.sort();
+    schema.pk = pk.into_iter().map(|(_, i)| i).collect();
 }
 
 /// The ENUM/SET labels parsed from a `COLUMN_TYPE` such as `enum('a','it''s')`.

@@ -19,7 +19,7 @@ use super::rows::RowImageReader;
 use super::table_map::schema_from_table_map;
 use crate::config::SourceConfig;
 use crate::index::{keys, ChangeKind, Checkpoint, CommittedTxn, Index, RowChange, TxnRecord};
-use crate::schema::{Collations, TableSchema};
+use crate::schema::{apply_information_schema, Collations, InformationSchemaColumn, TableSchema};
 
 /// Raw event type codes we act on (MySQL `binlog_event.h`, MariaDB `log_event.h`).
 pub mod event_type {
@@ -92,7 +92,12 @@ struct OpenTxn {
     begun: bool,
     changes: Vec<RowChange>,
     table_ops: Vec<TableOp>,
+    /// Rows already written ahead of the commit ([`Index::stage`]), with their keys for a rollback.
+    staged: Vec<(u32, Vec<u8>)>,
 }
+
+/// Open-transaction row changes kept in memory before they are staged into the index.
+const STAGE_ROWS: usize = 10_000;
 
 /// What an event meant for the caller.
 #[derive(Debug, PartialEq, Eq)]
@@ -120,6 +125,8 @@ pub struct Assembler {
     pub visible_floor_us: i64,
     /// A FORMAT_DESCRIPTION event was seen on this stream.
     seen_fde: bool,
+    /// `information_schema` columns per `(schema, table)` for sources without full row metadata.
+    information_schema: HashMap<(String, String), Vec<InformationSchemaColumn>>,
     /// The source checksums events (`@@binlog_checksum` is not NONE).
     source_checksums: bool,
 }
@@ -149,6 +156,7 @@ impl Assembler {
             gtid_domains,
             visible_floor_us: i64::MIN,
             seen_fde: false,
+            information_schema: HashMap::new(),
             source_checksums: true,
         }
     }
@@ -157,6 +165,43 @@ impl Assembler {
     pub fn with_source_checksums(mut self, on: bool) -> Self {
         self.source_checksums = on;
         self
+    }
+
+    /// For a TABLE_MAP of a captured table that lacks column names (no `binlog_row_metadata=FULL`)
+    /// and whose `information_schema` columns are not known yet: its `(schema, table)`.
+    pub fn needs_information_schema(&self, event: &Event) -> Option<(String, String)> {
+        if event.header().event_type_raw() != event_type::TABLE_MAP
+            || self
+                .tables
+                .values()
+                .any(|m| m.raw.as_slice() == event.data())
+        {
+            return None;
+        }
+        let tme: TableMapEvent<'_> = event.read_event().ok()?;
+        let key = (
+            tme.database_name().into_owned(),
+            tme.table_name().into_owned(),
+        );
+        if !self.source.captures(&key.0, &key.1) || self.information_schema.contains_key(&key) {
+            return None;
+        }
+        let has_names = tme.iter_optional_meta().any(|f| {
+            matches!(
+                f,
+                Ok(mysql_common::binlog::events::OptionalMetadataField::ColumnName(_))
+            )
+        });
+        (!has_names).then_some(key)
+    }
+
+    /// Supplies the `information_schema` columns of a table (see [`Self::needs_information_schema`]).
+    pub fn set_information_schema(
+        &mut self,
+        key: (String, String),
+        columns: Vec<InformationSchemaColumn>,
+    ) {
+        self.information_schema.insert(key, columns);
     }
 
     /// Committed transactions not yet taken.
@@ -231,7 +276,7 @@ impl Assembler {
                 else {
                     return Ok(Step::Continue);
                 };
-                self.on_rows(&rows)?;
+                self.on_rows(&rows, index)?;
             }
             event_type::XID => return Ok(self.commit(header.timestamp(), pos, index)),
             event_type::HEARTBEAT | event_type::HEARTBEAT_V2 => return Ok(Step::Heartbeat),
@@ -267,13 +312,20 @@ impl Assembler {
             }
             "COMMIT" => return self.commit(ts, pos, index),
             "ROLLBACK" => {
-                self.txn = None;
+                if let Some(txn) = self.txn.take() {
+                    if !txn.staged.is_empty() {
+                        if let Err(e) = index.unstage(self.checkpoint.seq + 1, &txn.staged) {
+                            tracing::error!(error = %e, "cannot remove staged rows of a rolled-back transaction");
+                        }
+                    }
+                }
                 self.checkpoint.binlog_pos = pos;
             }
             _ => {
                 // A DDL (or other standalone statement): its own transaction. Table maps after it
                 // are rebuilt, so later rows decode with the new definition.
                 self.tables.clear();
+                self.information_schema.clear();
                 let ops = ddl::table_ops(sql, schema);
                 let standalone = self.txn.as_ref().is_none_or(|t| t.standalone || !t.begun);
                 if self.txn.is_none() {
@@ -306,8 +358,16 @@ impl Assembler {
         }
         let (schema, table) = (tme.database_name(), tme.table_name());
         let target = if self.source.captures(&schema, &table) {
-            let ts = schema_from_table_map(tme, &self.collations)?;
-            let next_seq = self.checkpoint.seq + self.committed.len() as u64 + 1;
+            let mut ts = schema_from_table_map(tme, &self.collations)?;
+            if let Some(cols) = self
+                .information_schema
+                .get(&(schema.to_string(), table.to_string()))
+            {
+                if ts.columns.iter().any(|c| c.info.name.starts_with('@')) {
+                    apply_information_schema(&mut ts, cols, &self.collations);
+                }
+            }
+            let next_seq = self.checkpoint.seq + 1;
             let (table_no, version) = index.resolve_table(self.server_id, &ts, next_seq)?;
             Some((table_no, version, Arc::new(ts)))
         } else {
@@ -323,7 +383,7 @@ impl Assembler {
         Ok(())
     }
 
-    fn on_rows(&mut self, rows: &RowsEventData<'_>) -> Result<(), AssembleError> {
+    fn on_rows(&mut self, rows: &RowsEventData<'_>, index: &Index) -> Result<(), AssembleError> {
         let mapped = self
             .tables
             .get(&rows.table_id())
@@ -356,6 +416,12 @@ impl Assembler {
             };
             push_change(txn, *table_no, *version, schema, kind, before, after);
         }
+        if txn.changes.len() >= STAGE_ROWS {
+            let seq = self.checkpoint.seq + 1;
+            index.stage(seq, txn.staged.len() as u32, &txn.changes)?;
+            txn.staged
+                .extend(txn.changes.drain(..).map(|c| (c.table_no, c.pk)));
+        }
         Ok(())
     }
 
@@ -380,7 +446,7 @@ impl Assembler {
                 self.checkpoint.gtid = Some(g.clone());
             }
         }
-        if txn.changes.is_empty() && txn.table_ops.is_empty() {
+        if txn.changes.is_empty() && txn.table_ops.is_empty() && txn.staged.is_empty() {
             return Step::Continue;
         }
         let commit_us = txn.immediate_commit_us.unwrap_or(i64::from(ts) * 1_000_000);
@@ -402,8 +468,9 @@ impl Assembler {
                 gtid: txn.gtid,
                 binlog_file: self.checkpoint.binlog_file.clone(),
                 binlog_pos: pos,
-                rows: txn.changes.len() as u32,
+                rows: (txn.staged.len() + txn.changes.len()) as u32,
             },
+            ordinal_base: txn.staged.len() as u32,
             changes: txn.changes,
             clears,
         });

@@ -25,7 +25,7 @@ use tracing::{info, warn};
 
 use crate::config::{SourceConfig, SslMode};
 use crate::index::{Checkpoint, Index};
-use crate::schema::{Collation, Collations};
+use crate::schema::{Collation, Collations, InformationSchemaColumn};
 use assembler::{Assembler, Step};
 use state::{now_us, SourceState};
 
@@ -104,8 +104,26 @@ async fn capture_once(
             )
         })
         .await?;
+    let checksum: Option<String> = conn.query_first("SELECT @@global.binlog_checksum").await?;
+    let checksums = checksum.is_some_and(|c| !c.eq_ignore_ascii_case("NONE"));
+    let is_mariadb = conn.server_version() < (8, 0, 0) || is_mariadb(&mut conn).await;
     let mut start = checkpoint.clone();
-    if start.binlog_file.is_empty() {
+    // MariaDB resumes by GTID when we have one: it survives RESET MASTER, renamed binlogs and
+    // failover to another server of the replication topology.
+    let gtid_resume = start.gtid.clone().filter(|g| {
+        is_mariadb
+            && !g.is_empty()
+            && g.bytes()
+                .all(|b| b.is_ascii_digit() || b == b'-' || b == b',')
+    });
+    if is_mariadb {
+        conn.query_drop("SET @mariadb_slave_capability = 4").await?;
+    }
+    if let Some(gtid) = &gtid_resume {
+        conn.query_drop(format!("SET @slave_connect_state = '{gtid}'"))
+            .await?;
+        start.binlog_pos = 4;
+    } else if start.binlog_file.is_empty() {
         start.binlog_file = logs
             .first()
             .map(|l| l.0.clone())
@@ -114,19 +132,16 @@ async fn capture_once(
     } else if !logs.iter().any(|l| l.0 == start.binlog_file) {
         return Err(CaptureError::Purged(start.binlog_file));
     }
-    let checksum: Option<String> = conn.query_first("SELECT @@global.binlog_checksum").await?;
-    let checksums = checksum.is_some_and(|c| !c.eq_ignore_ascii_case("NONE"));
-    let is_mariadb = conn.server_version() < (8, 0, 0) || is_mariadb(&mut conn).await;
-    if is_mariadb {
-        conn.query_drop("SET @mariadb_slave_capability = 4").await?;
-    }
     // Ask for a heartbeat every second while idle (value in ns; both servers read this variable).
     conn.query_drop("SET @master_heartbeat_period = 1000000000")
         .await?;
-    info!(server_id = source.server_id, file = %start.binlog_file, pos = start.binlog_pos, seq = start.seq, "capture starting");
-    let request = BinlogStreamRequest::new(source.replica_id())
-        .with_filename(start.binlog_file.as_bytes())
-        .with_pos(start.binlog_pos);
+    info!(server_id = source.server_id, file = %start.binlog_file, pos = start.binlog_pos, gtid = ?gtid_resume, seq = start.seq, "capture starting");
+    let request = match &gtid_resume {
+        Some(_) => BinlogStreamRequest::new(source.replica_id()).with_pos(4),
+        None => BinlogStreamRequest::new(source.replica_id())
+            .with_filename(start.binlog_file.as_bytes())
+            .with_pos(start.binlog_pos),
+    };
     let mut stream = conn.get_binlog_stream(request).await?;
     state.update(|s| {
         s.connected = true;
@@ -144,6 +159,7 @@ async fn capture_once(
         Assembler::new(source.clone(), collations, start).with_source_checksums(checksums);
     let mut written = checkpoint;
     let mut first_pending: Option<Instant> = None;
+    let mut side_conn: Option<Conn> = None;
     const IDLE_FLUSH: Duration = Duration::from_millis(2);
     loop {
         let deadline = match first_pending {
@@ -164,6 +180,14 @@ async fn capture_once(
             return Ok(());
         };
         let event = event?;
+        if let Some(key) = asm.needs_information_schema(&event) {
+            let side = match &mut side_conn {
+                Some(c) => c,
+                None => side_conn.insert(connect(source).await?),
+            };
+            let columns = information_schema_columns(side, &key.0, &key.1).await?;
+            asm.set_information_schema(key, columns);
+        }
         match asm.on_event(&event, index)? {
             Step::Continue => {}
             Step::Committed => {
@@ -200,7 +224,14 @@ fn flush(
         return Ok(());
     }
     let cp = asm.checkpoint.clone();
+    let started = Instant::now();
     index.commit(state.server_id, &txns, &cp)?;
+    let rows: usize = txns.iter().map(|t| t.changes.len()).sum();
+    state.metrics.record_batch(
+        rows as u64,
+        txns.len() as u64,
+        started.elapsed().as_micros() as u64,
+    );
     *written = cp.clone();
     state.update(|s| {
         s.binlog_file = cp.binlog_file.clone();
@@ -311,4 +342,34 @@ async fn load_collations(conn: &mut Conn) -> Result<Collations, CaptureError> {
         );
     }
     Ok(collations)
+}
+
+/// Column names, types, collations and PK positions of one table, in ordinal order.
+async fn information_schema_columns(
+    conn: &mut Conn,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<InformationSchemaColumn>, CaptureError> {
+    let rows: Vec<(String, String, Option<String>, u32, String)> = conn
+        .exec(
+            "SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.COLLATION_NAME, CAST(IFNULL(s.SEQ_IN_INDEX, 0) AS UNSIGNED), c.EXTRA \
+             FROM information_schema.COLUMNS c \
+             LEFT JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = c.TABLE_SCHEMA \
+               AND s.TABLE_NAME = c.TABLE_NAME AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY' \
+             WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? ORDER BY c.ORDINAL_POSITION",
+            (schema, table),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(name, column_type, collation, pk_seq, extra)| InformationSchemaColumn {
+                name,
+                column_type,
+                collation,
+                pk_seq,
+                is_virtual: extra.to_ascii_uppercase().contains("VIRTUAL"),
+            },
+        )
+        .collect())
 }

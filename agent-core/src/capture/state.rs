@@ -30,6 +30,8 @@ pub struct Status {
 pub struct SourceState {
     /// The source's `server_id`.
     pub server_id: u32,
+    /// Capture counters for `/metrics`.
+    pub metrics: crate::metrics::CaptureMetrics,
     status: RwLock<Status>,
     complete_tx: watch::Sender<i64>,
 }
@@ -38,6 +40,7 @@ impl SourceState {
     /// A fresh state; `complete_until_us` starts at `i64::MIN` (nothing known).
     pub fn new(server_id: u32) -> Self {
         Self {
+            metrics: Default::default(),
             server_id,
             status: RwLock::new(Status::default()),
             complete_tx: watch::channel(i64::MIN).0,

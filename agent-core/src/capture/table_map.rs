@@ -94,6 +94,8 @@ pub fn schema_from_table_map(
         if is_numeric {
             numeric_i += 1;
         }
+        // The charset lists count GEOMETRY as a character column (a BLOB underneath, charset
+        // binary): MySQL `is_character_type`, "Base class is blob for geom type"; MariaDB alike.
         let is_char = matches!(
             real,
             bt::STRING
@@ -103,6 +105,7 @@ pub fn schema_from_table_map(
                 | bt::TINY_BLOB
                 | bt::MEDIUM_BLOB
                 | bt::LONG_BLOB
+                | bt::GEOMETRY
         );
         let collation_id = if is_char {
             let c = meta
@@ -230,8 +233,9 @@ fn decode_plan(real: u8, m: [u8; 2], unsigned: bool, collation: u16) -> Option<D
             collation,
             pad_binary: collation == BINARY_COLLATION,
         },
-        bt::ENUM => Decode::Enum { bytes: m[1].max(1) },
-        bt::SET => Decode::Set { bytes: m[1].max(1) },
+        // `real_type` leaves ENUM/SET's pack length (1, 2 / 1..=4, 8) in the first byte.
+        bt::ENUM => Decode::Enum { bytes: m[0].max(1) },
+        bt::SET => Decode::Set { bytes: m[0].max(1) },
         bt::BIT => Decode::Bit {
             bytes: m[1] + u8::from(m[0] > 0),
         },
@@ -321,4 +325,53 @@ impl OptionalMeta {
         }
         self.charsets[char_index] = charset;
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `MYSQL_TYPE_STRING` metadata of ENUM/SET is `[real_type, pack_length]`: an ENUM of more
+    /// than 255 labels packs in 2 bytes, a SET of 20 members in 3.
+    #[test]
+    fn enum_and_set_pack_lengths_come_from_the_metadata() {
+        let plan = |raw: &[u8]| {
+            let (real, m) = real_type(bt::STRING, raw);
+            decode_plan(real, m, false, 45)
+        };
+        assert_eq!(plan(&[bt::ENUM, 1]), Some(Decode::Enum { bytes: 1 }));
+        assert_eq!(plan(&[bt::ENUM, 2]), Some(Decode::Enum { bytes: 2 }));
+        assert_eq!(plan(&[bt::SET, 3]), Some(Decode::Set { bytes: 3 }));
+        assert_eq!(plan(&[bt::SET, 8]), Some(Decode::Set { bytes: 8 }));
+    }
+
+    /// A TABLE_MAP body written by MariaDB 10.11 for `x.g (id INT PRIMARY KEY, g GEOMETRY,
+    /// v VARCHAR(5))` in a utf8mb4_general_ci table: COLUMN_CHARSET lists `[63, 45]`, one entry for
+    /// `g` and one for `v`.
+    #[test]
+    fn geometry_takes_a_slot_in_the_charset_list() {
+        use mysql_common::binlog::consts::BinlogVersion;
+        use mysql_common::binlog::events::FormatDescriptionEvent;
+        use mysql_common::binlog::BinlogCtx;
+        let body: Vec<u8> = (0..TABLE_MAP_GEOMETRY_THEN_VARCHAR.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&TABLE_MAP_GEOMETRY_THEN_VARCHAR[i..i + 2], 16).unwrap())
+            .collect();
+        let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+        let ctx = BinlogCtx::new(body.len(), &fde, 19);
+        let tme: TableMapEvent<'_> = mysql_common::io::ParseBuf(&body).parse(ctx).unwrap();
+        let schema = schema_from_table_map(&tme, &Collations::builtin()).unwrap();
+        let names: Vec<_> = schema
+            .columns
+            .iter()
+            .map(|c| c.info.name.as_str())
+            .collect();
+        assert_eq!(names, ["id", "g", "v"]);
+        assert_eq!(schema.columns[1].info.charset.as_deref(), Some("binary"));
+        assert_eq!(schema.columns[2].info.collation_id, Some(45));
+        assert_eq!(schema.columns[2].info.charset.as_deref(), Some("utf8mb4"));
+    }
+
+    const TABLE_MAP_GEOMETRY_THEN_VARCHAR: &str =
+        "16000000000001000178000167000303ff0f030414000601010003023f2d070100040702696401670176080100";
 }

@@ -91,8 +91,10 @@ pub struct CommittedTxn {
     pub seq: u64,
     /// Times and position.
     pub record: TxnRecord,
-    /// Row changes in binlog order.
+    /// Row changes in binlog order (those not staged earlier).
     pub changes: Vec<RowChange>,
+    /// Ordinal of the first entry of `changes` (rows staged before it took the lower ones).
+    pub ordinal_base: u32,
     /// Tables emptied by this transaction (TRUNCATE), by table number.
     pub clears: Vec<u32>,
 }
@@ -456,23 +458,13 @@ impl Index {
         let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
         let mut value = Vec::with_capacity(512);
         for txn in txns {
-            for (ordinal, change) in txn.changes.iter().enumerate() {
-                let mut key = Vec::with_capacity(4 + change.pk.len() + 12);
-                key.extend_from_slice(&change.table_no.to_be_bytes());
-                key.extend_from_slice(&change.pk);
-                key.extend_from_slice(&txn.seq.to_be_bytes());
-                key.extend_from_slice(&(ordinal as u32).to_be_bytes());
-                value.clear();
-                value.push(change.kind as u8);
-                codec::put_varint(&mut value, u64::from(change.schema_version));
-                if let Some(before) = &change.before {
-                    codec::encode_row(&mut value, before);
-                }
-                if let Some(after) = &change.after {
-                    codec::encode_row(&mut value, after);
-                }
-                batch.insert(&self.rows, key, value.as_slice());
-            }
+            self.put_changes(
+                &mut batch,
+                txn.seq,
+                txn.ordinal_base,
+                &txn.changes,
+                &mut value,
+            );
             for table_no in &txn.clears {
                 batch.insert(&self.clears, clear_key(*table_no, txn.seq), []);
             }
@@ -511,6 +503,57 @@ impl Index {
             reg.dirty.remove(&key);
         }
         Ok(())
+    }
+
+    /// Writes part of a large, still open transaction ahead of its commit (bounded memory).
+    ///
+    /// The rows carry the seq the transaction will get; readers never see them before the commit
+    /// writes the transaction's time entry, and a crash before that commit re-captures the same
+    /// transaction with the same seq and ordinals, overwriting them.
+    pub fn stage(
+        &self,
+        seq: u64,
+        ordinal_base: u32,
+        changes: &[RowChange],
+    ) -> Result<(), IndexError> {
+        let mut batch = self.db.batch();
+        let mut value = Vec::with_capacity(512);
+        self.put_changes(&mut batch, seq, ordinal_base, changes, &mut value);
+        batch.commit()?;
+        Ok(())
+    }
+
+    /// Removes staged rows of a transaction that was rolled back.
+    pub fn unstage(&self, seq: u64, keys: &[(u32, Vec<u8>)]) -> Result<(), IndexError> {
+        let mut batch = self.db.batch();
+        for (ordinal, (table_no, pk)) in keys.iter().enumerate() {
+            batch.remove(&self.rows, row_key(*table_no, pk, seq, ordinal as u32));
+        }
+        batch.commit()?;
+        Ok(())
+    }
+
+    fn put_changes(
+        &self,
+        batch: &mut fjall::OwnedWriteBatch,
+        seq: u64,
+        ordinal_base: u32,
+        changes: &[RowChange],
+        value: &mut Vec<u8>,
+    ) {
+        for (i, change) in changes.iter().enumerate() {
+            let key = row_key(change.table_no, &change.pk, seq, ordinal_base + i as u32);
+            value.clear();
+            value.push(change.kind as u8);
+            codec::put_varint(value, u64::from(change.schema_version));
+            if let Some(before) = &change.before {
+                codec::encode_row(value, before);
+            }
+            if let Some(after) = &change.after {
+                codec::encode_row(value, after);
+            }
+            batch.insert(&self.rows, key, value.as_slice());
+        }
     }
 
     /// The last seq whose visible time ≤ `as_of_us` (0 when none).
@@ -665,6 +708,16 @@ impl Index {
     pub fn disk_space(&self) -> u64 {
         self.db.disk_space().unwrap_or(0)
     }
+}
+
+/// `table_no u32 | pk | seq u64 | ordinal u32`.
+fn row_key(table_no: u32, pk: &[u8], seq: u64, ordinal: u32) -> Vec<u8> {
+    let mut key = Vec::with_capacity(4 + pk.len() + 12);
+    key.extend_from_slice(&table_no.to_be_bytes());
+    key.extend_from_slice(pk);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key.extend_from_slice(&ordinal.to_be_bytes());
+    key
 }
 
 fn corrupt(e: impl std::fmt::Display) -> IndexError {
