@@ -36,4 +36,7 @@ pub struct SourceHealth {
     /// The last capture error, if the stream is not healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Holes in the captured history (binlogs purged before capture read them), one sentence each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<String>,
 }

@@ -224,8 +224,19 @@ impl Assembler {
             pos,
             source,
         };
-        if self.checkpoint.history_start_us == 0 && header.timestamp() > 0 {
-            self.checkpoint.history_start_us = i64::from(header.timestamp()) * 1_000_000;
+        if header.timestamp() > 0 {
+            let ts_us = i64::from(header.timestamp()) * 1_000_000;
+            if self.checkpoint.history_start_us == 0 {
+                self.checkpoint.history_start_us = ts_us;
+            }
+            if let Some(gap) = self
+                .checkpoint
+                .gaps
+                .last_mut()
+                .filter(|g| g.until_us.is_none())
+            {
+                gap.until_us = Some(ts_us);
+            }
         }
         match header.event_type_raw() {
             event_type::ROTATE => {

@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::config::{SourceConfig, SslMode};
-use crate::index::{Checkpoint, Index};
+use crate::index::{Checkpoint, Gap, Index};
 use crate::schema::{Collation, Collations, InformationSchemaColumn};
 use assembler::{Assembler, Step};
 use state::{now_us, SourceState};
@@ -130,7 +130,7 @@ async fn capture_once(
             .ok_or_else(|| CaptureError::Preflight("SHOW BINARY LOGS is empty".into()))?;
         start.binlog_pos = 4;
     } else if !logs.iter().any(|l| l.0 == start.binlog_file) {
-        return Err(CaptureError::Purged(start.binlog_file));
+        start = record_gap(index, source.server_id, start, &logs)?;
     }
     // Ask for a heartbeat every second while idle (value in ns; both servers read this variable).
     conn.query_drop("SET @master_heartbeat_period = 1000000000")
@@ -151,13 +151,17 @@ async fn capture_once(
         s.seq = start.seq;
         s.gtid = start.gtid.clone();
         s.history_start_us = start.history_start_us;
+        s.gaps = start.gaps.clone();
     });
     if start.seq > 0 {
         state.advance_complete(start.visible_us);
     }
     let mut asm =
         Assembler::new(source.clone(), collations, start).with_source_checksums(checksums);
-    let mut written = checkpoint;
+    let mut written = Written {
+        checkpoint,
+        last_sync: Instant::now(),
+    };
     let mut first_pending: Option<Instant> = None;
     let mut side_conn: Option<Conn> = None;
     const IDLE_FLUSH: Duration = Duration::from_millis(2);
@@ -170,16 +174,35 @@ async fn capture_once(
             biased;
             ev = stream.next() => ev,
             _ = tokio::time::sleep_until(deadline.into()) => {
-                flush(index, &mut asm, &mut written, state)?;
+                flush(index, &mut asm, &mut written, state, true)?;
                 first_pending = None;
                 continue;
             }
         };
         let Some(event) = event else {
-            flush(index, &mut asm, &mut written, state)?;
+            flush(index, &mut asm, &mut written, state, true)?;
             return Ok(());
         };
-        let event = event?;
+        let event = match event {
+            Ok(e) => e,
+            // MariaDB answers ER_MASTER_FATAL_ERROR_READING_BINLOG (1236) when the GTID position
+            // lies in purged binlogs: record the hole, then resume from the oldest binlog.
+            Err(mysql_async::Error::Server(e))
+                if e.code == 1236
+                    && gtid_resume.is_some()
+                    && asm.checkpoint.seq == written.checkpoint.seq
+                    && first_pending.is_none() =>
+            {
+                let mut cp = written.checkpoint.clone();
+                cp.gtid = None;
+                record_gap(index, source.server_id, cp, &logs)?;
+                return Err(CaptureError::Purged(format!(
+                    "binlogs holding GTID {}",
+                    gtid_resume.unwrap_or_default()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(key) = asm.needs_information_schema(&event) {
             let side = match &mut side_conn {
                 Some(c) => c,
@@ -193,52 +216,74 @@ async fn capture_once(
             Step::Committed => {
                 first_pending.get_or_insert_with(Instant::now);
                 if asm.pending_rows() >= source.batch_size {
-                    flush(index, &mut asm, &mut written, state)?;
+                    flush(index, &mut asm, &mut written, state, false)?;
                     first_pending = None;
                 }
             }
             Step::Heartbeat => {
-                flush(index, &mut asm, &mut written, state)?;
+                flush(index, &mut asm, &mut written, state, true)?;
                 first_pending = None;
                 let now = now_us();
                 state.advance_complete(now);
                 asm.visible_floor_us = now + 1;
             }
         }
-        if first_pending.is_none() && asm.checkpoint != written && asm.pending_rows() == 0 {
+        if first_pending.is_none()
+            && asm.checkpoint != written.checkpoint
+            && asm.pending_rows() == 0
+        {
             // Filtered or DDL-only progress: move the checkpoint along on the next idle flush.
             first_pending = Some(Instant::now());
         }
     }
 }
 
-/// Commits pending transactions and the checkpoint in one batch, then publishes them.
+/// The last checkpoint written, and when the journal was last fsynced.
+struct Written {
+    checkpoint: Checkpoint,
+    last_sync: Instant,
+}
+
+/// How often the journal is fsynced while batches stream in. Each batch reaches the OS at once
+/// (surviving a process kill) and is atomic with its checkpoint, so a power loss can only roll the
+/// index back to an earlier checkpoint, from which capture re-reads the same transactions with the
+/// same seqs.
+const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Commits pending transactions and the checkpoint in one batch, then publishes them. `idle`
+/// (stream caught up) forces an fsync.
 fn flush(
     index: &Index,
     asm: &mut Assembler,
-    written: &mut Checkpoint,
+    written: &mut Written,
     state: &SourceState,
+    idle: bool,
 ) -> Result<(), CaptureError> {
     let txns = asm.take_committed();
-    if txns.is_empty() && asm.checkpoint == *written {
+    if txns.is_empty() && asm.checkpoint == written.checkpoint {
         return Ok(());
     }
     let cp = asm.checkpoint.clone();
     let started = Instant::now();
-    index.commit(state.server_id, &txns, &cp)?;
+    let sync = idle || written.last_sync.elapsed() >= SYNC_INTERVAL;
+    index.commit(state.server_id, &txns, &cp, sync)?;
+    if sync {
+        written.last_sync = Instant::now();
+    }
     let rows: usize = txns.iter().map(|t| t.changes.len()).sum();
     state.metrics.record_batch(
         rows as u64,
         txns.len() as u64,
         started.elapsed().as_micros() as u64,
     );
-    *written = cp.clone();
+    written.checkpoint = cp.clone();
     state.update(|s| {
         s.binlog_file = cp.binlog_file.clone();
         s.binlog_pos = cp.binlog_pos;
         s.gtid = cp.gtid.clone();
         s.seq = cp.seq;
         s.history_start_us = cp.history_start_us;
+        s.gaps = cp.gaps.clone();
     });
     if let Some(last) = txns.last() {
         state.advance_complete(last.record.visible_us);
@@ -372,4 +417,41 @@ async fn information_schema_columns(
             },
         )
         .collect())
+}
+
+/// Records that the binlogs after `checkpoint` are gone: a [`Gap`] after its seq, and a new
+/// checkpoint at the start of the oldest binlog the source still has. Both are committed
+/// atomically before capture continues, so the hole is never silently skipped.
+fn record_gap(
+    index: &Index,
+    server_id: u32,
+    mut checkpoint: Checkpoint,
+    logs: &[(String, u64)],
+) -> Result<Checkpoint, CaptureError> {
+    let oldest = logs
+        .first()
+        .map(|l| l.0.clone())
+        .ok_or_else(|| CaptureError::Preflight("SHOW BINARY LOGS is empty".into()))?;
+    let description = format!(
+        "capture stood at {}:{}{}, resumed at {oldest}:4",
+        checkpoint.binlog_file,
+        checkpoint.binlog_pos,
+        checkpoint
+            .gtid
+            .as_ref()
+            .map(|g| format!(" (GTID {g})"))
+            .unwrap_or_default()
+    );
+    warn!(server_id, %description, "binlogs were purged before capture read them: recording a gap in history");
+    checkpoint.gaps.push(Gap {
+        after_seq: checkpoint.seq,
+        from_us: checkpoint.visible_us,
+        until_us: None,
+        description,
+    });
+    checkpoint.binlog_file = oldest;
+    checkpoint.binlog_pos = 4;
+    checkpoint.gtid = None;
+    index.commit(server_id, &[], &checkpoint, true)?;
+    Ok(checkpoint)
 }

@@ -23,6 +23,8 @@ pub struct Status {
     pub history_start_us: i64,
     /// Last error, cleared when the stream reconnects.
     pub last_error: Option<String>,
+    /// Holes in the captured history.
+    pub gaps: Vec<crate::index::Gap>,
 }
 
 /// One source's shared state: [`Status`] plus `complete_until_us`, the instant up to which the
@@ -100,6 +102,18 @@ impl SourceState {
             complete_until_us: known.then_some(complete),
             lag_seconds: known.then(|| ((now_us() - complete) as f64 / 1e6).max(0.0)),
             last_error: s.last_error,
+            gaps: s
+                .gaps
+                .iter()
+                .map(|g| {
+                    format!(
+                        "after seq {}: between {} ({})",
+                        g.after_seq,
+                        g.range_text(),
+                        g.description
+                    )
+                })
+                .collect(),
         }
     }
 }

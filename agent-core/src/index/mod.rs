@@ -2,7 +2,8 @@
 //!
 //! Keyspaces and key layouts (all integers big-endian so byte order = numeric order):
 //! - `rows`: `table_no u32 | pk (memcomparable, see [`keys`]) | seq u64 | ordinal u32` →
-//!   `op u8 | schema_version varint | [before row] | [after row]` (rows per [`codec`]); one entry per
+//!   `op u8 | schema_version varint | image` where the image is the after row (INSERT), the before
+//!   row (DELETE), or the after row plus a delta giving the before row (UPDATE); one entry per
 //!   row change, so a PK's history is one contiguous key range.
 //! - `txns`: `server_id u32 | seq u64` → [`TxnRecord`] (JSON): visible/commit time, GTID, position.
 //! - `time`: `server_id u32 | visible_us (sign-flipped i64) | seq u64` → empty: time → seq seeks.
@@ -22,7 +23,8 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use agent_api::Value;
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::config::{BlockSizePolicy, CompressionPolicy};
+use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use serde::{Deserialize, Serialize};
 
 use crate::capture::ddl::TableOp;
@@ -114,6 +116,35 @@ pub struct Checkpoint {
     pub visible_us: i64,
     /// Start of the captured history, µs: the first binlog event's time.
     pub history_start_us: i64,
+    /// Holes in the captured history (binlogs purged before capture read them).
+    #[serde(default)]
+    pub gaps: Vec<Gap>,
+}
+
+/// A range of the source's history that capture never saw (its binlogs were purged first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// Last seq captured before the hole.
+    pub after_seq: u64,
+    /// Visible time of that seq, µs: the hole starts after it.
+    pub from_us: i64,
+    /// Time of the first event read after the hole, µs (`None` until capture resumes).
+    pub until_us: Option<i64>,
+    /// Binlog position where capture stood and where it resumed, for operators.
+    pub description: String,
+}
+
+impl Gap {
+    /// `YYYY-MM-DD HH:MM:SS.ffffff and YYYY-MM-DD ...` for messages.
+    pub fn range_text(&self) -> String {
+        let until = self
+            .until_us
+            .map_or_else(|| "now".to_owned(), agent_api::time::format_unix_micros);
+        format!(
+            "{} UTC and {until} UTC",
+            agent_api::time::format_unix_micros(self.from_us)
+        )
+    }
 }
 
 /// A stored row change as read back.
@@ -221,8 +252,17 @@ pub struct Index {
 impl Index {
     /// Opens (or creates) the index in `dir`.
     pub fn open(dir: &Path) -> Result<Self, IndexError> {
-        let db = Database::builder(dir).cache_size(64 << 20).open()?;
-        let rows = db.keyspace("rows", KeyspaceCreateOptions::default)?;
+        let db = Database::builder(dir)
+            .cache_size(64 << 20)
+            .journal_compression(CompressionType::Lz4)
+            .open()?;
+        // Row images compress well (repeated values across versions of a key): LZ4 on every level,
+        // not only the deeper ones as fjall's default does.
+        let rows = db.keyspace("rows", || {
+            KeyspaceCreateOptions::default()
+                .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
+                .data_block_size_policy(BlockSizePolicy::all(16 * 1024))
+        })?;
         let txns = db.keyspace("txns", KeyspaceCreateOptions::default)?;
         let time = db.keyspace("time", KeyspaceCreateOptions::default)?;
         let clears = db.keyspace("clears", KeyspaceCreateOptions::default)?;
@@ -448,14 +488,21 @@ impl Index {
         }
     }
 
-    /// Writes transactions and the checkpoint after them in one atomic, fsynced batch.
+    /// Writes transactions and the checkpoint after them in one atomic batch, handed to the OS
+    /// before returning and fsynced when `sync`.
     pub fn commit(
         &self,
         server_id: u32,
         txns: &[CommittedTxn],
         checkpoint: &Checkpoint,
+        sync: bool,
     ) -> Result<(), IndexError> {
-        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
+        let mode = if sync {
+            PersistMode::SyncData
+        } else {
+            PersistMode::Buffer
+        };
+        let mut batch = self.db.batch().durability(Some(mode));
         let mut value = Vec::with_capacity(512);
         for txn in txns {
             self.put_changes(
@@ -546,11 +593,13 @@ impl Index {
             value.clear();
             value.push(change.kind as u8);
             codec::put_varint(value, u64::from(change.schema_version));
-            if let Some(before) = &change.before {
-                codec::encode_row(value, before);
-            }
-            if let Some(after) = &change.after {
-                codec::encode_row(value, after);
+            match (&change.before, &change.after) {
+                (Some(before), Some(after)) => {
+                    codec::encode_row(value, after);
+                    codec::encode_delta(value, before, after);
+                }
+                (Some(row), None) | (None, Some(row)) => codec::encode_row(value, row),
+                (None, None) => {}
             }
             batch.insert(&self.rows, key, value.as_slice());
         }
@@ -720,6 +769,10 @@ fn row_key(table_no: u32, pk: &[u8], seq: u64, ordinal: u32) -> Vec<u8> {
     key
 }
 
+fn corrupt_row(e: codec::CorruptRow) -> IndexError {
+    IndexError::Corrupt(e.to_string())
+}
+
 fn corrupt(e: impl std::fmt::Display) -> IndexError {
     IndexError::Corrupt(e.to_string())
 }
@@ -762,7 +815,6 @@ fn decode_change(
 }
 
 fn decode_value(seq: u64, value: &[u8]) -> Result<StoredChange, IndexError> {
-    let corrupt = |e: codec::CorruptRow| IndexError::Corrupt(e.to_string());
     let kind = match value.first() {
         Some(1) => ChangeKind::Insert,
         Some(2) => ChangeKind::Update,
@@ -781,15 +833,15 @@ fn decode_value(seq: u64, value: &[u8]) -> Result<StoredChange, IndexError> {
             break;
         }
     }
-    let mut next_row = || -> Result<Vec<Value>, IndexError> {
-        let (row, used) = codec::decode_row(&value[pos..]).map_err(corrupt)?;
-        pos += used;
-        Ok(row)
-    };
+    let body = &value[pos..];
     let (before, after) = match kind {
-        ChangeKind::Insert => (None, Some(next_row()?)),
-        ChangeKind::Update => (Some(next_row()?), Some(next_row()?)),
-        ChangeKind::Delete => (Some(next_row()?), None),
+        ChangeKind::Insert => (None, Some(codec::decode_row(body).map_err(corrupt_row)?.0)),
+        ChangeKind::Delete => (Some(codec::decode_row(body).map_err(corrupt_row)?.0), None),
+        ChangeKind::Update => {
+            let (after, used) = codec::decode_row(body).map_err(corrupt_row)?;
+            let (before, _) = codec::decode_delta(&body[used..], &after).map_err(corrupt_row)?;
+            (Some(before), Some(after))
+        }
     };
     Ok(StoredChange {
         seq,

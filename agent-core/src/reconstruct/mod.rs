@@ -12,7 +12,7 @@ use agent_api::time::format_unix_micros;
 use agent_api::{ErrorCode, Value};
 
 use crate::capture::state::now_us;
-use crate::index::{keys, ChangeKind, StoredChange, TableEntry};
+use crate::index::{keys, ChangeKind, Gap, StoredChange, TableEntry};
 use crate::schema::{ColumnDef, TableSchema};
 use crate::App;
 
@@ -74,6 +74,12 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
         before: index.last_clear(entry.table_no, 0, seq_max)?,
         after: index.next_clear(entry.table_no, seq_max)?,
     };
+    let gaps = app
+        .sources
+        .get(&req.server_id)
+        .map(|s| s.status().gaps)
+        .unwrap_or_default();
+    let gap = open_gap(&gaps, &entry, seq_max);
     match &req.key {
         KeyPredicate::In(keys_in) => {
             let mut encoded = Vec::with_capacity(keys_in.len());
@@ -88,12 +94,30 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
                 if at.is_none() && after.is_none() && !complete {
                     warnings.push(no_history_warning(&req.schema, &req.table, literal));
                 }
-                if let Some(row) = state_as_of(&entry, clears.apply(at, after), &out_schema) {
+                let (at, after) = clears.apply(at, after);
+                if let Some(g) = gap.filter(|g| at.as_ref().is_none_or(|c| c.seq <= g.after_seq)) {
+                    return Err(gap_error(
+                        g,
+                        &format!(
+                            "the row with key ({}) in {}.{}",
+                            key_text(literal),
+                            req.schema,
+                            req.table
+                        ),
+                    ));
+                }
+                if let Some(row) = state_as_of(&entry, (at, after), &out_schema) {
                     rows.push(row);
                 }
             }
         }
         KeyPredicate::Range { lower, upper } => {
+            if let Some(g) = gap {
+                return Err(gap_error(
+                    g,
+                    &format!("the rows of {}.{}", req.schema, req.table),
+                ));
+            }
             let lo = bound_key(lower.as_ref(), &pk_cols)?;
             let hi = bound_key(upper.as_ref(), &pk_cols)?;
             index.scan_keys(
@@ -143,7 +167,15 @@ pub async fn resolve_time(
             format!("unknown server_id {server_id}"),
         )
     })?;
-    let history_start = state.status().history_start_us;
+    let status = state.status();
+    let history_start = status.history_start_us;
+    if let Some(g) = status
+        .gaps
+        .iter()
+        .find(|g| g.from_us < as_of_us && g.until_us.is_none_or(|u| as_of_us < u))
+    {
+        return Err(gap_error(g, &format!("{}", format_unix_micros(as_of_us))));
+    }
     if as_of_us < history_start {
         return Err(ApiError::new(
             ErrorCode::OutsideRetention,
@@ -325,6 +357,35 @@ pub(crate) fn in_bounds(
         _ => true,
     };
     lower_ok && upper_ok
+}
+
+/// The newest gap that leaves a table's state uncertain at `seq_max`: its hole lies before
+/// `seq_max` and the table was not known whole (CREATE or TRUNCATE captured) after it.
+pub(crate) fn open_gap<'a>(gaps: &'a [Gap], entry: &TableEntry, seq_max: u64) -> Option<&'a Gap> {
+    gaps.iter()
+        .filter(|g| {
+            g.after_seq < seq_max && entry.complete_from_seq.is_none_or(|c| c <= g.after_seq)
+        })
+        .last()
+}
+
+/// `1526`-class answer for a question the captured history cannot answer because of a gap.
+pub(crate) fn gap_error(g: &Gap, what: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::CoverageGap,
+        format!(
+            "history has a gap between {} (binlogs purged before capture read them; {}): {what} cannot be known without a baseline taken after the gap",
+            g.range_text(),
+            g.description
+        ),
+    )
+}
+
+fn key_text(key: &[Value]) -> String {
+    key.iter()
+        .map(|v| serde_json::to_string(v).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn no_history_warning(schema: &str, table: &str, key: &[Value]) -> String {

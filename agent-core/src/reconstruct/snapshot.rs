@@ -50,6 +50,17 @@ pub async fn snapshot(
             ));
         }
     }
+    let gaps = app
+        .sources
+        .get(&req.server_id)
+        .map(|s| s.status().gaps)
+        .unwrap_or_default();
+    if let Some(g) = super::open_gap(&gaps, &entry, seq_max) {
+        return Err(super::gap_error(
+            g,
+            &format!("the whole of {}.{}", req.schema, req.table),
+        ));
+    }
     let (_, out) = entry.version_at(seq_max);
     let out = out.clone();
     let pk_cols: Vec<&ColumnDef> = out.pk.iter().map(|&i| &out.columns[i]).collect();
