@@ -174,7 +174,7 @@ pub async fn resolve_time(
         .iter()
         .find(|g| g.from_us < as_of_us && g.until_us.is_none_or(|u| as_of_us < u))
     {
-        return Err(gap_error(g, &format!("{}", format_unix_micros(as_of_us))));
+        return Err(gap_error(g, &format_unix_micros(as_of_us)));
     }
     if as_of_us < history_start {
         return Err(ApiError::new(
@@ -363,10 +363,8 @@ pub(crate) fn in_bounds(
 /// `seq_max` and the table was not known whole (CREATE or TRUNCATE captured) after it.
 pub(crate) fn open_gap<'a>(gaps: &'a [Gap], entry: &TableEntry, seq_max: u64) -> Option<&'a Gap> {
     gaps.iter()
-        .filter(|g| {
-            g.after_seq < seq_max && entry.complete_from_seq.is_none_or(|c| c <= g.after_seq)
-        })
-        .last()
+        .rev()
+        .find(|g| g.after_seq < seq_max && entry.complete_from_seq.is_none_or(|c| c <= g.after_seq))
 }
 
 /// `1526`-class answer for a question the captured history cannot answer because of a gap.
