@@ -46,7 +46,7 @@ pub enum CaptureError {
     Index(#[from] crate::index::IndexError),
     /// The binlog to resume from is gone.
     #[error(
-        "binlog {0} needed to resume was purged from the source; history has a gap from there"
+        "{0} needed to resume were purged from the source: a gap was recorded and capture resumes from the oldest binlog"
     )]
     Purged(String),
 }
@@ -197,7 +197,7 @@ async fn capture_once(
                 cp.gtid = None;
                 record_gap(index, source.server_id, cp, &logs)?;
                 return Err(CaptureError::Purged(format!(
-                    "binlogs holding GTID {}",
+                    "the binlogs holding GTID {}",
                     gtid_resume.unwrap_or_default()
                 )));
             }
