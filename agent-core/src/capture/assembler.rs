@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use agent_api::Value;
 use mysql_common::binlog::events::{
-    Event, GtidEvent, QueryEvent, RotateEvent, RowsEventData, TableMapEvent,
+    Event, GtidEvent, PreviousGtidsEvent, QueryEvent, RotateEvent, RowsEventData, TableMapEvent,
 };
 
 use super::ddl::{self, TableOp};
+use super::gtid::{uuid_text, GtidSet};
 use super::rows::RowImageReader;
 use super::table_map::schema_from_table_map;
 use crate::config::SourceConfig;
@@ -38,6 +39,7 @@ pub mod event_type {
     pub const DELETE_ROWS: u8 = 32;
     pub const MYSQL_GTID: u8 = 33;
     pub const MYSQL_ANONYMOUS_GTID: u8 = 34;
+    pub const MYSQL_PREVIOUS_GTIDS: u8 = 35;
     pub const HEARTBEAT_V2: u8 = 41;
     pub const MARIADB_GTID: u8 = 162;
     pub const MARIADB_GTID_LIST: u8 = 163;
@@ -88,6 +90,8 @@ struct OpenTxn {
     gtid: Option<String>,
     immediate_commit_us: Option<i64>,
     standalone: bool,
+    /// MySQL GTID `(uuid, gno)` of the transaction.
+    mysql_gtid: Option<([u8; 16], u64)>,
     /// An explicit `BEGIN` was seen: statements until COMMIT/XID belong to this transaction.
     begun: bool,
     changes: Vec<RowChange>,
@@ -121,6 +125,8 @@ pub struct Assembler {
     /// Checkpoint after the last event that ended a transaction (whether captured or filtered).
     pub checkpoint: Checkpoint,
     gtid_domains: HashMap<u32, String>,
+    /// MySQL: every GTID up to the checkpoint (from PREVIOUS_GTIDS plus each transaction).
+    mysql_gtids: GtidSet,
     /// Lowest visible time the next transaction may get (complete-until already announced + 1 µs).
     pub visible_floor_us: i64,
     /// A FORMAT_DESCRIPTION event was seen on this stream.
@@ -134,9 +140,16 @@ pub struct Assembler {
 impl Assembler {
     /// Starts after `checkpoint`.
     pub fn new(source: SourceConfig, collations: Collations, checkpoint: Checkpoint) -> Self {
+        let mysql_gtids = checkpoint
+            .gtid
+            .as_deref()
+            .filter(|g| g.contains(':'))
+            .and_then(GtidSet::parse)
+            .unwrap_or_default();
         let gtid_domains = checkpoint
             .gtid
             .iter()
+            .filter(|g| !g.contains(':'))
             .flat_map(|g| g.split(','))
             .filter_map(|g| {
                 Some((
@@ -154,6 +167,7 @@ impl Assembler {
             committed: Vec::new(),
             checkpoint,
             gtid_domains,
+            mysql_gtids,
             visible_floor_us: i64::MIN,
             seen_fde: false,
             information_schema: HashMap::new(),
@@ -254,12 +268,30 @@ impl Assembler {
             }
             event_type::MYSQL_GTID | event_type::MYSQL_ANONYMOUS_GTID => {
                 let ge: GtidEvent = event.read_event().map_err(|e| parse_err("GTID", e))?;
-                let gtid = (header.event_type_raw() == event_type::MYSQL_GTID)
-                    .then(|| format!("{}:{}", uuid_text(&ge.sid()), ge.gno()));
+                let mysql_gtid = (header.event_type_raw() == event_type::MYSQL_GTID)
+                    .then(|| (ge.sid(), ge.gno()));
                 let ts = Some(ge.immediate_commit_timestamp())
                     .filter(|t| *t > 0)
                     .map(|t| t as i64);
-                self.begin(gtid, ts, false);
+                self.begin(
+                    mysql_gtid.map(|(sid, gno)| format!("{}:{gno}", uuid_text(&sid))),
+                    ts,
+                    false,
+                );
+                if let Some(txn) = self.txn.as_mut() {
+                    txn.mysql_gtid = mysql_gtid;
+                }
+            }
+            event_type::MYSQL_PREVIOUS_GTIDS if self.mysql_gtids.is_empty() => {
+                let pg: PreviousGtidsEvent<'_> = event
+                    .read_event()
+                    .map_err(|e| parse_err("PREVIOUS_GTIDS", e))?;
+                for sid in pg.sids() {
+                    for interval in sid.intervals() {
+                        self.mysql_gtids
+                            .add_interval(sid.uuid(), interval.start(), interval.end());
+                    }
+                }
             }
             event_type::QUERY => {
                 let qe: QueryEvent<'_> = event.read_event().map_err(|e| parse_err("QUERY", e))?;
@@ -442,7 +474,10 @@ impl Assembler {
             return Step::Continue;
         };
         self.checkpoint.binlog_pos = pos;
-        if let Some(g) = &txn.gtid {
+        if let Some((uuid, gno)) = txn.mysql_gtid {
+            self.mysql_gtids.add(uuid, gno);
+            self.checkpoint.gtid = Some(self.mysql_gtids.to_string());
+        } else if let Some(g) = &txn.gtid {
             if let Some(domain) = g.split('-').next().and_then(|d| d.parse::<u32>().ok()) {
                 self.gtid_domains.insert(domain, g.clone());
                 let mut all: Vec<_> = self.gtid_domains.iter().collect();
@@ -588,21 +623,149 @@ pub fn mariadb_gtid_list(data: &[u8]) -> Option<Vec<String>> {
         .collect()
 }
 
-fn uuid_text(b: &[u8; 16]) -> String {
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mysql_common::binlog::{consts::BinlogVersion, EventStreamReader};
+    use mysql_common::proto::MySerialize;
+
+    /// A v4 event (19-byte header, no checksum) as the stream reader would hand it over.
+    fn event(type_code: u8, ts: u32, log_pos: u32, data: &[u8]) -> Event {
+        let mut bytes = ts.to_le_bytes().to_vec();
+        bytes.push(type_code);
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&((19 + data.len()) as u32).to_le_bytes());
+        bytes.extend_from_slice(&log_pos.to_le_bytes());
+        bytes.extend_from_slice(&0u16.to_le_bytes());
+        bytes.extend_from_slice(data);
+        EventStreamReader::new(BinlogVersion::Version4)
+            .read(&bytes[..])
+            .unwrap()
+            .unwrap()
+    }
+
+    fn query(sql: &str, schema: &str) -> Vec<u8> {
+        let mut data = Vec::new();
+        QueryEvent::new(Vec::new(), schema.as_bytes().to_vec())
+            .with_query(sql.as_bytes().to_vec())
+            .serialize(&mut data);
+        data
+    }
+
+    fn source() -> SourceConfig {
+        let yaml =
+            "token: t\ndata_dir: /x\nsources:\n  - server_id: 1\n    dsn: mysql://u:p@h:3306\n";
+        crate::config::Config::parse(yaml)
+            .unwrap()
+            .sources
+            .remove(0)
+    }
+
+    #[test]
+    fn mysql_gtid_ddl_uses_immediate_commit_timestamp_and_tracks_the_gtid_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        let cp = Checkpoint {
+            binlog_file: "binlog.000007".into(),
+            binlog_pos: 4,
+            ..Checkpoint::default()
+        };
+        let mut asm = Assembler::new(source(), Collations::builtin(), cp);
+        let uuid = [
+            0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1, 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42,
+            0x95, 0x62,
+        ];
+        let commit_us: u64 = 1_777_281_119_123_456;
+        let mut gtid = Vec::new();
+        GtidEvent::new(uuid, 42)
+            .with_lc_typecode()
+            .with_immediate_commit_timestamp(commit_us)
+            .serialize(&mut gtid);
+        assert_eq!(
+            asm.on_event(
+                &event(event_type::MYSQL_GTID, 1_777_281_100, 300, &gtid),
+                &index
+            )
+            .unwrap(),
+            Step::Continue
+        );
+        let ddl = event(
+            event_type::QUERY,
+            1_777_281_100,
+            400,
+            &query("CREATE TABLE t (id INT PRIMARY KEY)", "shop"),
+        );
+        assert_eq!(asm.on_event(&ddl, &index).unwrap(), Step::Committed);
+        let txns = asm.take_committed();
+        assert_eq!(txns.len(), 1);
+        assert_eq!(
+            txns[0].record.commit_us, commit_us as i64,
+            "µs commit time from the GTID event, not the header's seconds"
+        );
+        assert_eq!(
+            txns[0].record.gtid.as_deref(),
+            Some("3e11fa47-71ca-11e1-9e33-c80aa9429562:42")
+        );
+        assert_eq!(
+            asm.checkpoint.gtid.as_deref(),
+            Some("3e11fa47-71ca-11e1-9e33-c80aa9429562:42")
+        );
+        assert_eq!((asm.checkpoint.binlog_pos, asm.checkpoint.seq), (400, 1));
+        // A later transaction without changes still advances the GTID set and the position.
+        let mut gtid = Vec::new();
+        GtidEvent::new(uuid, 43).serialize(&mut gtid);
+        asm.on_event(
+            &event(event_type::MYSQL_GTID, 1_777_281_101, 500, &gtid),
+            &index,
+        )
+        .unwrap();
+        asm.on_event(
+            &event(
+                event_type::QUERY,
+                1_777_281_101,
+                600,
+                &query("BEGIN", "shop"),
+            ),
+            &index,
+        )
+        .unwrap();
+        asm.on_event(
+            &event(event_type::XID, 1_777_281_101, 700, &7u64.to_le_bytes()),
+            &index,
+        )
+        .unwrap();
+        assert_eq!(
+            asm.checkpoint.gtid.as_deref(),
+            Some("3e11fa47-71ca-11e1-9e33-c80aa9429562:42-43")
+        );
+        assert_eq!((asm.checkpoint.binlog_pos, asm.checkpoint.seq), (700, 1));
+    }
+
+    #[test]
+    fn visible_time_is_a_running_maximum_never_below_the_announced_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        let mut asm = Assembler::new(source(), Collations::builtin(), Checkpoint::default());
+        let create = |ts| {
+            event(
+                event_type::QUERY,
+                ts,
+                100,
+                &query("CREATE TABLE a (id INT PRIMARY KEY)", "shop"),
+            )
+        };
+        asm.on_event(&create(1_000), &index).unwrap();
+        asm.on_event(&create(900), &index).unwrap();
+        asm.visible_floor_us = 5_000_000_000;
+        asm.on_event(&create(950), &index).unwrap();
+        let t = asm.take_committed();
+        let visible: Vec<i64> = t.iter().map(|t| t.record.visible_us).collect();
+        assert_eq!(visible, vec![1_000_000_000, 1_000_000_000, 5_000_000_000]);
+        assert_eq!(
+            t[1].record.commit_us, 900_000_000,
+            "commit time itself is kept"
+        );
+    }
 
     #[test]
     fn parses_mariadb_gtid_events() {

@@ -9,6 +9,7 @@
 pub mod assembler;
 pub mod ddl;
 pub mod decimal;
+pub mod gtid;
 pub mod rows;
 pub mod state;
 pub mod table_map;
@@ -136,9 +137,20 @@ async fn capture_once(
     conn.query_drop("SET @master_heartbeat_period = 1000000000")
         .await?;
     info!(server_id = source.server_id, file = %start.binlog_file, pos = start.binlog_pos, gtid = ?gtid_resume, seq = start.seq, "capture starting");
-    let request = match &gtid_resume {
-        Some(_) => BinlogStreamRequest::new(source.replica_id()).with_pos(4),
-        None => BinlogStreamRequest::new(source.replica_id())
+    // MySQL resumes by GTID set (COM_BINLOG_DUMP_GTID) when the checkpoint has one.
+    let mysql_set = start
+        .gtid
+        .as_deref()
+        .filter(|g| !is_mariadb && g.contains(':'))
+        .and_then(gtid::GtidSet::parse)
+        .filter(|s| !s.is_empty());
+    let request = match (&gtid_resume, &mysql_set) {
+        (_, Some(set)) => BinlogStreamRequest::new(source.replica_id())
+            .with_gtid()
+            .with_gtid_set(set.to_sids())
+            .with_pos(4),
+        (Some(_), None) => BinlogStreamRequest::new(source.replica_id()).with_pos(4),
+        (None, None) => BinlogStreamRequest::new(source.replica_id())
             .with_filename(start.binlog_file.as_bytes())
             .with_pos(start.binlog_pos),
     };
@@ -337,7 +349,7 @@ async fn is_mariadb(conn: &mut Conn) -> bool {
 async fn preflight(conn: &mut Conn) -> Result<(), CaptureError> {
     let vars: Vec<(String, String)> = conn
         .query_map(
-            "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata')",
+            "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'binlog_row_value_options')",
             |(k, v): (String, String)| (k.to_ascii_lowercase(), v.to_ascii_uppercase()),
         )
         .await?;
@@ -359,6 +371,11 @@ async fn preflight(conn: &mut Conn) -> Result<(), CaptureError> {
             "binlog_row_image is {}: set binlog_row_image=FULL",
             get("binlog_row_image")
         )));
+    }
+    if get("binlog_row_value_options").contains("PARTIAL_JSON") {
+        return Err(CaptureError::Preflight(
+            "binlog_row_value_options is PARTIAL_JSON: JSON updates would be logged as diffs without a full after image; set binlog_row_value_options=''".into(),
+        ));
     }
     if get("binlog_row_metadata") != "FULL" {
         warn!(value = get("binlog_row_metadata"), "binlog_row_metadata is not FULL: column names, PK and ENUM/SET labels will be read from information_schema, which is racy against DDL");
