@@ -210,6 +210,18 @@ impl Config {
                     "is used by another source",
                 ));
             }
+            if s.replica_id() == s.server_id {
+                return Err(invalid(
+                    format!("sources[{i}].replica_server_id"),
+                    "must differ from the source's own server_id",
+                ));
+            }
+            if self.sources[..i].iter().any(|o| o.replica_id() == s.replica_id()) {
+                return Err(invalid(
+                    format!("sources[{i}].replica_server_id"),
+                    "is used by another source: each replica connection needs its own server id",
+                ));
+            }
             if let Some(t) = s.tables.iter().find(|t| !t.contains('.')) {
                 return Err(invalid(
                     format!("sources[{i}].tables"),
