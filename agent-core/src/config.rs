@@ -216,7 +216,10 @@ impl Config {
                     "must differ from the source's own server_id",
                 ));
             }
-            if self.sources[..i].iter().any(|o| o.replica_id() == s.replica_id()) {
+            if self.sources[..i]
+                .iter()
+                .any(|o| o.replica_id() == s.replica_id())
+            {
                 return Err(invalid(
                     format!("sources[{i}].replica_server_id"),
                     "is used by another source: each replica connection needs its own server id",

@@ -188,11 +188,139 @@ pub enum Decode {
         /// Width in bytes.
         bytes: u8,
     },
+    /// MariaDB's UUID, INET4 and INET6: fixed binary in the row image, served as text.
+    Special {
+        /// Which type.
+        kind: SpecialType,
+        /// Bytes in the row image (16, 4 or 16).
+        max_len: u16,
+    },
     /// BIT(n): `bytes` big-endian bytes.
     Bit {
         /// Width in bytes.
         bytes: u8,
     },
+}
+
+/// MariaDB data types that the binlog shows as BINARY(n) (MariaDB 10.7+ UUID, 10.10+ INET4, 10.5+
+/// INET6); only `information_schema.COLUMNS.DATA_TYPE` tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SpecialType {
+    /// 16 bytes, shown `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+    Uuid,
+    /// 4 bytes, shown dotted-quad.
+    Inet4,
+    /// 16 bytes, shown as an IPv6 address (IPv4-mapped ones as `::ffff:a.b.c.d`).
+    Inet6,
+}
+
+impl SpecialType {
+    /// The type named by a `COLUMN_TYPE` / `DATA_TYPE`, if it is one of these.
+    pub fn from_column_type(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "uuid" => Some(Self::Uuid),
+            "inet4" => Some(Self::Inet4),
+            "inet6" => Some(Self::Inet6),
+            _ => None,
+        }
+    }
+
+    /// The text form of the stored bytes (MariaDB keeps them in display order).
+    pub fn render(self, b: &[u8]) -> Option<String> {
+        match (self, b.len()) {
+            (Self::Uuid, 16) => {
+                let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                Some(format!(
+                    "{}-{}-{}-{}-{}",
+                    &h[0..8],
+                    &h[8..12],
+                    &h[12..16],
+                    &h[16..20],
+                    &h[20..32]
+                ))
+            }
+            (Self::Inet4, 4) => Some(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string()),
+            (Self::Inet6, 16) => {
+                let octets: [u8; 16] = b.try_into().ok()?;
+                Some(std::net::Ipv6Addr::from(octets).to_string())
+            }
+            _ => None,
+        }
+    }
+
+    /// Canonical text of a literal (parsed and printed back), so equal values compare equal.
+    pub fn canonical(self, text: &str) -> Option<String> {
+        let t = text.trim();
+        match self {
+            Self::Uuid => {
+                let hex: String = t.chars().filter(|c| *c != '-').collect();
+                let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
+                    .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+                    .collect();
+                bytes
+                    .filter(|b| b.len() == 16 && hex.len() == 32)
+                    .and_then(|b| self.render(&b))
+            }
+            Self::Inet4 => t.parse::<std::net::Ipv4Addr>().ok().map(|a| a.to_string()),
+            Self::Inet6 => t.parse::<std::net::Ipv6Addr>().ok().map(|a| a.to_string()),
+        }
+    }
+}
+
+/// Switches BINARY(16)/BINARY(4) columns that `information_schema` names UUID, INET4 or INET6 to
+/// their text form (matched by position, like [`apply_information_schema`]).
+pub fn apply_special_types(schema: &mut TableSchema, cols: &[InformationSchemaColumn]) {
+    let stored: Vec<&InformationSchemaColumn> = if cols.len() == schema.columns.len() {
+        cols.iter().collect()
+    } else {
+        cols.iter().filter(|c| !c.is_virtual).collect()
+    };
+    if stored.len() != schema.columns.len() {
+        return;
+    }
+    for (col, info) in schema.columns.iter_mut().zip(stored) {
+        let Decode::String {
+            max_len,
+            pad_binary: true,
+            ..
+        } = col.decode
+        else {
+            continue;
+        };
+        let Some(kind) = SpecialType::from_column_type(&info.column_type) else {
+            continue;
+        };
+        let fits = matches!(
+            (kind, max_len),
+            (SpecialType::Uuid | SpecialType::Inet6, 16) | (SpecialType::Inet4, 4)
+        );
+        if !fits {
+            continue;
+        }
+        col.decode = Decode::Special { kind, max_len };
+        col.collation = None;
+        let (data_type, column_type, length, scale) = describe(&col.decode, None, &[]);
+        col.info.data_type = data_type;
+        col.info.column_type = column_type;
+        col.info.length = length;
+        col.info.scale = scale;
+        col.info.charset = None;
+        col.info.collation_id = None;
+    }
+}
+
+impl Decode {
+    /// A binary string of 4 or 16 bytes: possibly MariaDB's UUID/INET4/INET6.
+    pub fn may_be_special(&self) -> bool {
+        matches!(
+            self,
+            Decode::String {
+                max_len: 4 | 16,
+                pad_binary: true,
+                ..
+            }
+        )
+    }
 }
 
 /// One column of a schema version: the API description plus how to decode it.
@@ -454,6 +582,11 @@ pub fn describe(
                 .max(1) as u32;
             (DataType::Set, format!("set({})", quoted()), len, 0)
         }
+        Decode::Special { kind, .. } => match kind {
+            SpecialType::Uuid => (DataType::Uuid, "uuid".into(), 36, 0),
+            SpecialType::Inet4 => (DataType::Inet4, "inet4".into(), 15, 0),
+            SpecialType::Inet6 => (DataType::Inet6, "inet6".into(), 39, 0),
+        },
         Decode::Bit { bytes } => (
             DataType::Bit,
             format!("bit({})", u32::from(bytes) * 8),

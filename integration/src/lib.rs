@@ -18,7 +18,9 @@
 //! ```
 
 pub mod agent;
+pub mod canon;
 pub mod cli;
+pub mod history;
 pub mod mariadb;
 pub mod process;
 pub mod shim;

@@ -20,7 +20,9 @@ use super::rows::RowImageReader;
 use super::table_map::schema_from_table_map;
 use crate::config::SourceConfig;
 use crate::index::{keys, ChangeKind, Checkpoint, CommittedTxn, Index, RowChange, TxnRecord};
-use crate::schema::{apply_information_schema, Collations, InformationSchemaColumn, TableSchema};
+use crate::schema::{
+    apply_information_schema, apply_special_types, Collations, InformationSchemaColumn, TableSchema,
+};
 
 /// Raw event type codes we act on (MySQL `binlog_event.h`, MariaDB `log_event.h`).
 pub mod event_type {
@@ -206,7 +208,11 @@ impl Assembler {
                 Ok(mysql_common::binlog::events::OptionalMetadataField::ColumnName(_))
             )
         });
-        (!has_names).then_some(key)
+        // MariaDB's UUID/INET4/INET6 look like BINARY(16)/BINARY(4) in a TABLE_MAP.
+        let may_be_special = schema_from_table_map(&tme, &self.collations)
+            .map(|s| s.columns.iter().any(|c| c.decode.may_be_special()))
+            .unwrap_or(false);
+        (!has_names || may_be_special).then_some(key)
     }
 
     /// Supplies the `information_schema` columns of a table (see [`Self::needs_information_schema`]).
@@ -409,6 +415,7 @@ impl Assembler {
                 if ts.columns.iter().any(|c| c.info.name.starts_with('@')) {
                     apply_information_schema(&mut ts, cols, &self.collations);
                 }
+                apply_special_types(&mut ts, cols);
             }
             let next_seq = self.checkpoint.seq + 1;
             let (table_no, version) = index.resolve_table(self.server_id, &ts, next_seq)?;

@@ -45,6 +45,9 @@ pub enum CaptureError {
     /// Index failures.
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
+    /// A bug inside capture (a caught panic).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The binlog to resume from is gone.
     #[error(
         "{0} needed to resume were purged from the source: a gap was recorded and capture resumes from the oldest binlog"
@@ -62,8 +65,18 @@ pub async fn run_source(
     let mut backoff = Duration::from_secs(1);
     loop {
         let started = Instant::now();
+        // A panic inside capture is a bug, but it must not leave `/health` saying "connected":
+        // it is caught, reported as the last error, and capture reconnects.
+        let attempt = std::panic::AssertUnwindSafe(capture_once(&source, &index, &state));
         let result = tokio::select! {
-            r = capture_once(&source, &index, &state) => r,
+            r = futures_util::FutureExt::catch_unwind(attempt) => r.unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(CaptureError::Internal(format!("capture panicked: {what}")))
+            }),
             _ = shutdown.wait_for(|s| *s) => return,
         };
         state.update(|s| s.connected = false);

@@ -212,6 +212,15 @@ impl<'a> RowImageReader<'a> {
                     .collect();
                 Value::Text(labels.join(","))
             }
+            Decode::Special { kind, max_len } => {
+                let len = usize::from(take!(1)[0]);
+                let mut bytes = take!(len).to_vec();
+                bytes.resize(usize::from(max_len).max(len), 0);
+                Value::Text(
+                    kind.render(&bytes)
+                        .ok_or_else(|| invalid("UUID/INET value"))?,
+                )
+            }
             Decode::Bit { bytes } => Value::Bytes(take!(usize::from(bytes)).to_vec()),
         })
     }

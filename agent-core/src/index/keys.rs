@@ -13,6 +13,8 @@
 
 use agent_api::value::{Date, DateTime, Time};
 use agent_api::Value;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::capture::decimal;
 use crate::schema::{ColumnDef, Decode};
@@ -206,6 +208,7 @@ pub fn coerce(value: &Value, col: &ColumnDef) -> Result<Value, KeyTypeError> {
         Decode::String { .. } | Decode::Blob { .. } | Decode::Set { .. } => {
             as_text().map(Value::Text)
         }
+        Decode::Special { kind, .. } => as_text().and_then(|t| kind.canonical(&t)).map(Value::Text),
         Decode::Bit { .. } => match value {
             Value::Bytes(b) => Some(Value::Bytes(b.clone())),
             _ => None,
@@ -235,7 +238,11 @@ fn parse_datetime(text: &str) -> Option<DateTime> {
     })
 }
 
-/// The comparison form of a string under the column's collation.
+/// The comparison form of a string under the column's collation: trailing spaces dropped for PAD
+/// SPACE collations; for `_ci` collations, accents removed (canonical decomposition without
+/// combining marks, unless the collation is accent-sensitive `_as_`) and letters upper-cased. This
+/// is the equivalence `utf8mb4_general_ci` / `_unicode_ci` / `_0900_ai_ci` apply to Latin text
+/// ('é' = 'E'); language-specific tailorings (e.g. German ß = ss) are not modelled.
 fn collation_form(s: &str, col: &ColumnDef) -> Vec<u8> {
     let Some(c) = &col.collation else {
         return s.as_bytes().to_vec();
@@ -245,14 +252,15 @@ fn collation_form(s: &str, col: &ColumnDef) -> Vec<u8> {
     } else {
         s
     };
-    if c.is_case_insensitive() {
-        s.chars()
-            .flat_map(char::to_uppercase)
-            .collect::<String>()
-            .into_bytes()
-    } else {
-        s.as_bytes().to_vec()
+    if !c.is_case_insensitive() {
+        return s.as_bytes().to_vec();
     }
+    let strip_accents = !c.name.contains("_as_");
+    s.nfd()
+        .filter(|ch| !(strip_accents && is_combining_mark(*ch)))
+        .flat_map(char::to_uppercase)
+        .collect::<String>()
+        .into_bytes()
 }
 
 fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -356,6 +364,14 @@ mod tests {
         assert_eq!(
             key(Value::Text("Abc ".into()), &ci),
             key(Value::Text("aBC".into()), &ci)
+        );
+        assert_eq!(
+            key(Value::Text("é".into()), &ci),
+            key(Value::Text("E".into()), &ci)
+        );
+        assert_ne!(
+            key(Value::Text("é".into()), &ci),
+            key(Value::Text("F".into()), &ci)
         );
         let bin = col(
             Decode::String {

@@ -180,6 +180,10 @@ pub struct TableEntry {
     /// captured. Whole-table answers need this (or a baseline).
     #[serde(default)]
     pub complete_from_seq: Option<u64>,
+    /// `from_seq` is when the table got this name (its CREATE or a RENAME was captured), not just
+    /// when capture first saw it: before it, the name did not refer to this table.
+    #[serde(default)]
+    pub named_exactly: bool,
 }
 
 impl TableEntry {
@@ -360,6 +364,7 @@ impl Index {
             until_seq: None,
             versions: vec![(created.unwrap_or(seq), Arc::new(schema.clone()))],
             complete_from_seq: created,
+            named_exactly: created.is_some(),
         };
         reg.names.entry(key.clone()).or_default().push(entry);
         reg.dirty.insert(key);
@@ -405,7 +410,11 @@ impl Index {
                 if let Some(old) = reg.active_mut(&to_key) {
                     old.until_seq = Some(seq);
                 }
+                // The name refers to this table from the rename on: a table is known under one name
+                // at a time (a gh-ost/pt-osc swap must show the old table under the old name).
                 moved.until_seq = None;
+                moved.from_seq = seq;
+                moved.named_exactly = true;
                 reg.names.entry(to_key.clone()).or_default().push(moved);
                 reg.dirty.insert(from_key);
                 reg.dirty.insert(to_key);
@@ -415,7 +424,7 @@ impl Index {
     }
 
     /// The entry of `schema.name` on `server_id` that covers `seq`: the one whose span contains it,
-    /// or, for a seq before the table was first seen, the first entry.
+    /// or, for a seq before capture first saw a table of unknown creation, the first entry.
     pub fn table_at(
         &self,
         server_id: u32,
@@ -429,7 +438,11 @@ impl Index {
             .iter()
             .rev()
             .find(|e| e.from_seq <= seq && e.until_seq.is_none_or(|u| seq < u))
-            .or_else(|| entries.first().filter(|e| seq < e.from_seq))
+            .or_else(|| {
+                entries
+                    .first()
+                    .filter(|e| seq < e.from_seq && !e.named_exactly)
+            })
             .cloned()
     }
 
@@ -533,12 +546,15 @@ impl Index {
             .cloned()
             .collect();
         for key in &dirty {
-            let json = serde_json::to_vec(&reg.names[key]).map_err(corrupt)?;
-            batch.insert(
-                &self.meta,
-                format!("table/{}/{}/{}", key.0, key.1, key.2),
-                json,
-            );
+            let name = format!("{}/{}/{}", key.0, key.1, key.2);
+            if let Some(entries) = reg.names.get(key) {
+                let json = serde_json::to_vec(entries).map_err(corrupt)?;
+                batch.insert(&self.meta, format!("table/{name}"), json);
+            }
+            match reg.created.get(key) {
+                Some(seq) => batch.insert(&self.meta, format!("created/{name}"), seq.to_be_bytes()),
+                None => batch.remove(&self.meta, format!("created/{name}")),
+            }
         }
         batch.insert(
             &self.meta,
