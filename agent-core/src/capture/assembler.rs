@@ -99,7 +99,46 @@ struct OpenTxn {
     changes: Vec<RowChange>,
     table_ops: Vec<TableOp>,
     /// Rows already written ahead of the commit ([`Index::stage`]), with their keys for a rollback.
-    staged: Vec<(u32, Vec<u8>)>,
+    staged: StagedKeys,
+}
+
+/// Keys of staged rows, packed (`table_no u32 | pk length u16 | pk`), about 15 bytes a row.
+#[derive(Default)]
+pub struct StagedKeys {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl StagedKeys {
+    fn push(&mut self, table_no: u32, pk: &[u8]) {
+        self.bytes.extend_from_slice(&table_no.to_be_bytes());
+        self.bytes
+            .extend_from_slice(&(pk.len() as u16).to_be_bytes());
+        self.bytes.extend_from_slice(pk);
+        self.count += 1;
+    }
+
+    /// Number of staged rows.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when nothing was staged.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// `(table_no, pk)` in staging order (= ordinal order).
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        let mut rest = self.bytes.as_slice();
+        std::iter::from_fn(move || {
+            let table_no = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+            let len = usize::from(u16::from_be_bytes(rest.get(4..6)?.try_into().ok()?));
+            let pk = rest.get(6..6 + len)?;
+            rest = &rest[6 + len..];
+            Some((table_no, pk))
+        })
+    }
 }
 
 /// Open-transaction row changes kept in memory before they are staged into the index.
@@ -363,7 +402,7 @@ impl Assembler {
             "ROLLBACK" => {
                 if let Some(txn) = self.txn.take() {
                     if !txn.staged.is_empty() {
-                        if let Err(e) = index.unstage(self.checkpoint.seq + 1, &txn.staged) {
+                        if let Err(e) = index.unstage(self.checkpoint.seq + 1, txn.staged.iter()) {
                             tracing::error!(error = %e, "cannot remove staged rows of a rolled-back transaction");
                         }
                     }
@@ -469,8 +508,9 @@ impl Assembler {
         if txn.changes.len() >= STAGE_ROWS {
             let seq = self.checkpoint.seq + 1;
             index.stage(seq, txn.staged.len() as u32, &txn.changes)?;
-            txn.staged
-                .extend(txn.changes.drain(..).map(|c| (c.table_no, c.pk)));
+            for c in txn.changes.drain(..) {
+                txn.staged.push(c.table_no, &c.pk);
+            }
         }
         Ok(())
     }

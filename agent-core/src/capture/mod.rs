@@ -296,9 +296,9 @@ fn flush(
     if sync {
         written.last_sync = Instant::now();
     }
-    let rows: usize = txns.iter().map(|t| t.changes.len()).sum();
+    let rows: u64 = txns.iter().map(|t| u64::from(t.record.rows)).sum();
     state.metrics.record_batch(
-        rows as u64,
+        rows,
         txns.len() as u64,
         started.elapsed().as_micros() as u64,
     );

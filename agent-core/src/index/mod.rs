@@ -204,6 +204,9 @@ impl TableEntry {
 
 type TableKey = (u32, String, String);
 
+/// Upper bound of memtable bytes across keyspaces (64 MiB).
+const WRITE_BUFFER_BYTES: u64 = 64 << 20;
+
 /// Name → table entries, with what changed since the last commit of each source.
 #[derive(Default)]
 struct Registry {
@@ -256,7 +259,11 @@ pub struct Index {
 impl Index {
     /// Opens (or creates) the index in `dir`.
     pub fn open(dir: &Path) -> Result<Self, IndexError> {
+        // Bound the memtables waiting to be flushed (writers stall past it) so a large transaction
+        // or a fast catch-up cannot grow memory with the data: fjall marks the knob unstable.
+        #[allow(deprecated)]
         let db = Database::builder(dir)
+            .max_write_buffer_size(Some(WRITE_BUFFER_BYTES))
             .cache_size(64 << 20)
             .journal_compression(CompressionType::Lz4)
             .open()?;
@@ -587,10 +594,14 @@ impl Index {
     }
 
     /// Removes staged rows of a transaction that was rolled back.
-    pub fn unstage(&self, seq: u64, keys: &[(u32, Vec<u8>)]) -> Result<(), IndexError> {
+    pub fn unstage<'a>(
+        &self,
+        seq: u64,
+        keys: impl Iterator<Item = (u32, &'a [u8])>,
+    ) -> Result<(), IndexError> {
         let mut batch = self.db.batch();
-        for (ordinal, (table_no, pk)) in keys.iter().enumerate() {
-            batch.remove(&self.rows, row_key(*table_no, pk, seq, ordinal as u32));
+        for (ordinal, (table_no, pk)) in keys.enumerate() {
+            batch.remove(&self.rows, row_key(table_no, pk, seq, ordinal as u32));
         }
         batch.commit()?;
         Ok(())
