@@ -7,19 +7,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agent_api::catalog::{TableInfo, TablesQuery};
+use agent_api::diff::{DiffRequest, DiffResponse};
 use agent_api::flashback::{FlashbackRequest, FlashbackResponse};
-use agent_api::{AgentClient, ClientError, ErrorCode};
+use agent_api::snapshot::{SnapshotHeader, SnapshotRequest};
+use agent_api::{AgentClient, ClientError, ErrorCode, Value};
 use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 
 use crate::error::MysqlError;
 
 /// What the shim needs from agent-core. Implemented by [`AgentClient`] (HTTP) and by test fakes.
 pub trait Backend: Send + Sync + 'static {
-    /// `GET /v1/tables?server_id=&schema=`: the current metadata of every table of `schema`.
+    /// `GET /v1/tables?server_id=&schema=`: the current metadata of every table of `schema`
+    /// (of every captured schema when `None`).
     fn tables<'a>(
         &'a self,
         server_id: u32,
-        schema: &'a str,
+        schema: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<TableInfo>, ClientError>>;
 
     /// `POST /v1/flashback`: rows matching a key predicate as of an instant.
@@ -27,18 +31,39 @@ pub trait Backend: Send + Sync + 'static {
         &'a self,
         request: &'a FlashbackRequest,
     ) -> BoxFuture<'a, Result<FlashbackResponse, ClientError>>;
+
+    /// `POST /v1/diff`: the changes to the matching keys in a window.
+    fn diff<'a>(
+        &'a self,
+        request: &'a DiffRequest,
+    ) -> BoxFuture<'a, Result<DiffResponse, ClientError>>;
+
+    /// `POST /v1/snapshot`: resolves once the header arrived; rows follow as the agent sends them.
+    fn snapshot<'a>(
+        &'a self,
+        request: &'a SnapshotRequest,
+    ) -> BoxFuture<'a, Result<Snapshot, ClientError>>;
+}
+
+/// A whole-table answer in flight: the header, then rows one by one (never buffered whole). A
+/// cut stream or a mid-stream agent failure ends with an `Err` item.
+pub struct Snapshot {
+    /// Columns, seq, warnings.
+    pub header: SnapshotHeader,
+    /// Rows aligned with `header.columns`, in PK order.
+    pub rows: BoxStream<'static, Result<Vec<Value>, ClientError>>,
 }
 
 impl Backend for AgentClient {
     fn tables<'a>(
         &'a self,
         server_id: u32,
-        schema: &'a str,
+        schema: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<TableInfo>, ClientError>> {
         Box::pin(async move {
             let query = TablesQuery {
                 server_id,
-                schema: Some(schema.to_owned()),
+                schema: schema.map(str::to_owned),
             };
             AgentClient::tables(self, &query).await.map(|r| r.tables)
         })
@@ -49,6 +74,36 @@ impl Backend for AgentClient {
         request: &'a FlashbackRequest,
     ) -> BoxFuture<'a, Result<FlashbackResponse, ClientError>> {
         Box::pin(AgentClient::flashback(self, request))
+    }
+
+    fn diff<'a>(
+        &'a self,
+        request: &'a DiffRequest,
+    ) -> BoxFuture<'a, Result<DiffResponse, ClientError>> {
+        Box::pin(AgentClient::diff(self, request))
+    }
+
+    fn snapshot<'a>(
+        &'a self,
+        request: &'a SnapshotRequest,
+    ) -> BoxFuture<'a, Result<Snapshot, ClientError>> {
+        Box::pin(async move {
+            let stream = AgentClient::snapshot(self, request).await?;
+            let header = stream.header().clone();
+            // `None` state after an error: the stream ends instead of retrying a broken body.
+            let rows = futures_util::stream::unfold(Some(stream), |state| async move {
+                let mut stream = state?;
+                match stream.next_row().await {
+                    Ok(Some(row)) => Some((Ok(row), Some(stream))),
+                    Ok(None) => None,
+                    Err(e) => Some((Err(e), None)),
+                }
+            });
+            Ok(Snapshot {
+                header,
+                rows: Box::pin(rows),
+            })
+        })
     }
 }
 
@@ -95,7 +150,8 @@ fn coded_error(code: ErrorCode, message: &str) -> Option<MysqlError> {
 /// How long table metadata is reused before asking the agent again.
 pub const TABLE_CACHE_TTL: Duration = Duration::from_secs(5);
 
-type CacheKey = (u32, String);
+/// `(server_id, schema)`; `None` is every schema.
+type CacheKey = (u32, Option<String>);
 type CacheEntry = (Instant, Arc<Vec<TableInfo>>);
 
 /// A [`Backend`] with its table metadata cached for [`TABLE_CACHE_TTL`], shared by all sessions
@@ -123,18 +179,19 @@ impl CachedBackend {
         schema: &str,
         table: &str,
     ) -> Result<Option<TableInfo>, ClientError> {
-        let tables = self.schema_tables(server_id, schema).await?;
+        let tables = self.tables(server_id, Some(schema)).await?;
         let exact = tables.iter().find(|t| t.name == table);
         let found = exact.or_else(|| tables.iter().find(|t| t.name.eq_ignore_ascii_case(table)));
         Ok(found.cloned())
     }
 
-    async fn schema_tables(
+    /// Every table of `schema` (of every captured schema when `None`), from cache when fresh.
+    pub async fn tables(
         &self,
         server_id: u32,
-        schema: &str,
+        schema: Option<&str>,
     ) -> Result<Arc<Vec<TableInfo>>, ClientError> {
-        let key = (server_id, schema.to_owned());
+        let key = (server_id, schema.map(str::to_owned));
         if let Some(hit) = self.cached(&key) {
             return Ok(hit);
         }
@@ -154,8 +211,26 @@ impl CachedBackend {
     /// Drops the cached metadata of `schema` (after the agent rejected a request built from it).
     pub fn invalidate(&self, server_id: u32, schema: &str) {
         if let Ok(mut map) = self.tables.lock() {
-            map.remove(&(server_id, schema.to_owned()));
+            map.remove(&(server_id, Some(schema.to_owned())));
         }
+    }
+
+    /// `POST /v1/diff`; on failure the schema's metadata is dropped.
+    pub async fn diff(&self, request: &DiffRequest) -> Result<DiffResponse, ClientError> {
+        let result = self.inner.diff(request).await;
+        if result.is_err() {
+            self.invalidate(request.server_id, &request.schema);
+        }
+        result
+    }
+
+    /// `POST /v1/snapshot`; on failure before the header the schema's metadata is dropped.
+    pub async fn snapshot(&self, request: &SnapshotRequest) -> Result<Snapshot, ClientError> {
+        let result = self.inner.snapshot(request).await;
+        if result.is_err() {
+            self.invalidate(request.server_id, &request.schema);
+        }
+        result
     }
 
     /// `POST /v1/flashback`; on failure the schema's metadata is dropped so the next query

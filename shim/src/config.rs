@@ -12,6 +12,9 @@ use serde::Deserialize;
 
 use crate::plan::TimeZone;
 
+mod tls;
+pub use self::tls::TlsConfig;
+
 /// Why the configuration cannot be used; every variant names the offending field.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -60,6 +63,24 @@ pub struct Config {
     pub tenants: Vec<TenantConfig>,
     /// Guard rails.
     pub limits: Limits,
+    /// Most simultaneous client connections; one more is refused with ERR 1040 (08004) before
+    /// the handshake, as MySQL does past `max_connections`.
+    pub max_connections: usize,
+    /// ProxySQL's monitor account (`mysql-monitor_username`): it may only ping, read
+    /// `@@global.read_only` and `SET wait_timeout`. Without it the monitor's logins get 1045.
+    pub monitor: Option<MonitorConfig>,
+    /// TLS on the MySQL port.
+    pub tls: Option<TlsConfig>,
+}
+
+/// `monitor:` section: the account ProxySQL's monitor logs in with.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// MySQL user name (ProxySQL `mysql-monitor_username`).
+    pub user: String,
+    /// Cleartext password or `*<40 hex>` native hash (ProxySQL `mysql-monitor_password`).
+    pub password: String,
 }
 
 /// One MySQL user and the captured source its queries read.
@@ -79,6 +100,19 @@ pub struct TenantConfig {
     /// Overrides the top-level `agent_token`.
     #[serde(default)]
     pub agent_token: Option<String>,
+    /// Captured schemas this user may read (exact names); all when absent. Others answer ERR
+    /// 1044 and are left out of `SHOW DATABASES` and `information_schema`.
+    #[serde(default)]
+    pub allowed_schemas: Option<Vec<String>>,
+}
+
+impl TenantConfig {
+    /// True when this tenant may read captured schema `schema`.
+    pub fn allows(&self, schema: &str) -> bool {
+        self.allowed_schemas
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|s| s == schema))
+    }
 }
 
 /// `limits:` section.
@@ -88,6 +122,10 @@ pub struct Limits {
     /// Widest `_diff` window without `@dbtrail_allow_wide_diff = ON`; text like `24h`, `90m`, `7d`.
     #[serde(deserialize_with = "deserialize_duration")]
     pub max_diff_window: Duration,
+    /// Longest a statement may run before it is interrupted with ERR 1317 (`30s`, `5m`); none
+    /// by default (ProxySQL's `mysql-default_query_timeout` is the source of truth).
+    #[serde(deserialize_with = "deserialize_opt_duration")]
+    pub query_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -99,6 +137,9 @@ impl Default for Config {
             default_time_zone: None,
             tenants: Vec::new(),
             limits: Limits::default(),
+            max_connections: 1000,
+            monitor: None,
+            tls: None,
         }
     }
 }
@@ -107,6 +148,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_diff_window: Duration::from_secs(24 * 3600),
+            query_timeout: None,
         }
     }
 }
@@ -189,6 +231,13 @@ impl Config {
         if self.limits.max_diff_window.is_zero() {
             return Err(invalid("limits.max_diff_window", "must be positive"));
         }
+        if self.limits.query_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(invalid("limits.query_timeout", "must be positive"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be positive"));
+        }
+        self.validate_monitor()?;
         let mut users = HashSet::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
             let field = |name: &str| format!("tenants[{i}].{name}");
@@ -217,6 +266,30 @@ impl Config {
                 }
                 None => {}
             }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_monitor(&self) -> Result<(), ConfigError> {
+        let Some(monitor) = &self.monitor else {
+            return Ok(());
+        };
+        if monitor.user.is_empty() {
+            return Err(invalid("monitor.user", "must not be empty"));
+        }
+        if self.tenants.iter().any(|t| t.mysql_user == monitor.user) {
+            return Err(invalid(
+                "monitor.user",
+                format!("{:?} is also a tenant user", monitor.user),
+            ));
+        }
+        if monitor.password.starts_with('*') && !is_native_hash(&monitor.password) {
+            return Err(invalid(
+                "monitor.password",
+                "a value starting with '*' must be a 41-character native password hash",
+            ));
         }
         Ok(())
     }
@@ -324,81 +397,11 @@ fn deserialize_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Durati
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn no_env(_: &str) -> Option<String> {
-        None
-    }
-
-    #[test]
-    fn example_file_loads() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shim.yaml.example");
-        let text = std::fs::read_to_string(path).expect("shim.yaml.example is readable");
-        let env = |name: &str| Some(format!("env:{name}"));
-        let config = Config::from_yaml(&text, &env).expect("example is valid");
-        assert_eq!(
-            config.agent_token.as_deref(),
-            Some("env:DBTRAIL_AGENT_TOKEN")
-        );
-        assert_eq!(config.tenants[1].mysql_password, "env:ANALYST_PASSWORD");
-        assert!(!config.tenants.is_empty());
-        assert_eq!(config.limits.max_diff_window, Duration::from_secs(86_400));
-    }
-
-    #[test]
-    fn empty_file_gives_defaults() {
-        let config = Config::from_yaml("", &no_env).unwrap();
-        assert_eq!(config, Config::default());
-        assert_eq!(config.listen, "127.0.0.1:3308");
-    }
-
-    #[test]
-    fn unknown_key_is_rejected() {
-        let err = Config::from_yaml("listne: 1.2.3.4:5\n", &no_env).unwrap_err();
-        assert!(err.to_string().contains("listne"), "{err}");
-    }
-
-    #[test]
-    fn errors_name_the_field() {
-        let yaml = "agent_url: http://a:8600\ntenants:\n  - { mysql_user: u, mysql_password: '*12', server_id: 1 }\n";
-        let err = Config::from_yaml(yaml, &no_env).unwrap_err();
-        assert!(
-            err.to_string().starts_with("tenants[0].mysql_password"),
-            "{err}"
-        );
-        let err = Config::from_yaml("agent_token: ${NOPE}\n", &no_env).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "agent_token: environment variable NOPE is not set"
-        );
-        let yaml = "tenants:\n  - { mysql_user: u, mysql_password: p, server_id: 1 }\n";
-        let err = Config::from_yaml(yaml, &no_env).unwrap_err();
-        assert!(err.to_string().starts_with("tenants[0].agent_url"), "{err}");
-        let err = Config::from_yaml("default_time_zone: Mars/Base\n", &no_env).unwrap_err();
-        assert!(err.to_string().starts_with("default_time_zone"), "{err}");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86_400)));
-        assert_eq!(parse_duration("90m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));
-        assert_eq!(parse_duration("7"), None);
-        assert_eq!(parse_duration("h"), None);
-        assert_eq!(parse_duration("3w"), None);
-        let err = Config::from_yaml("limits: { max_diff_window: 3 weeks }\n", &no_env);
-        assert!(err.is_err());
-    }
-
-    #[test]
-    fn tenant_overrides_endpoint() {
-        let yaml = "agent_url: http://a:1\nagent_token: t\ntenants:\n  - { mysql_user: u, mysql_password: p, server_id: 1, agent_url: 'http://b:2' }\n";
-        let config = Config::from_yaml(yaml, &no_env).unwrap();
-        let endpoint = config.endpoint(&config.tenants[0]).unwrap();
-        assert_eq!(endpoint.url, "http://b:2");
-        assert_eq!(endpoint.token, "t");
-    }
+fn deserialize_opt_duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    deserialize_duration(d).map(Some)
 }
+
+#[cfg(test)]
+mod tests;

@@ -66,6 +66,27 @@ impl MysqlError {
         )
     }
 
+    /// 1064 (HY000): a `_diff` window wider than `limits.max_diff_window` (`limit` as written,
+    /// e.g. `24h`) without `SET @dbtrail_allow_wide_diff = ON`.
+    pub fn diff_window(limit: &str) -> Self {
+        Self::new(
+            1064,
+            b"HY000",
+            format!("{SHIM}: _diff window exceeds limit ({limit})"),
+        )
+    }
+
+    /// 1064 (HY000): `_flashback` / `_snapshot` without `AS OF` and no session default.
+    pub fn as_of_required(table: &str) -> Self {
+        Self::new(
+            1064,
+            b"HY000",
+            format!(
+                "{SHIM}: AS OF '<time>' is required for {table} (or SET @dbtrail_as_of = '<time>' for the session)"
+            ),
+        )
+    }
+
     /// 1064 (HY000): a time literal the shim cannot read.
     pub fn bad_time(detail: impl fmt::Display) -> Self {
         Self::new(1064, b"HY000", format!("{SHIM}: {detail}"))
@@ -200,6 +221,63 @@ impl MysqlError {
             1153,
             b"08S01",
             "Got a packet bigger than 'max_allowed_packet' bytes",
+        )
+    }
+
+    /// 1044 (42000): a captured schema outside the tenant's `allowed_schemas`.
+    pub fn schema_denied(user: &str, host: &str, schema: &str) -> Self {
+        Self::new(
+            1044,
+            b"42000",
+            format!("Access denied for user '{user}'@'{host}' to database '{schema}'"),
+        )
+    }
+
+    /// 1317 (70100): the statement ran longer than `limits.query_timeout` (`limit` as written).
+    pub fn query_timeout(limit: &str) -> Self {
+        Self::new(
+            1317,
+            b"70100",
+            format!(
+                "Query execution was interrupted: {SHIM} limits.query_timeout ({limit}) exceeded"
+            ),
+        )
+    }
+
+    /// 3159 (HY000): a client without TLS while `tls.require` is on (MySQL's
+    /// `ER_SECURE_TRANSPORT_REQUIRED`).
+    pub fn insecure_transport() -> Self {
+        Self::new(
+            3159,
+            b"HY000",
+            "Connections using insecure transport are prohibited while tls.require is on",
+        )
+    }
+
+    /// 1040 (08004): more than `max_connections` clients; sent instead of the handshake (in the
+    /// pre-4.1 ERR form, so clients report HY000 as they do for MySQL).
+    pub fn too_many_connections() -> Self {
+        Self::new(1040, b"08004", "Too many connections")
+    }
+
+    /// 1227 (42000): the monitor account asked for more than ping, `@@read_only` and
+    /// `SET wait_timeout` (MySQL's `ER_SPECIFIC_ACCESS_DENIED_ERROR`; wording from
+    /// proxysql/README.md, "The monitor user").
+    pub fn monitor_denied() -> Self {
+        Self::new(
+            1227,
+            b"42000",
+            format!("{SHIM}: the monitor user may only ping"),
+        )
+    }
+
+    /// 1243 (HY000) `ER_UNKNOWN_STMT_HANDLER`; `command` names the server function as MySQL
+    /// does (`mysqld_stmt_execute`, `mysqld_stmt_reset`).
+    pub fn unknown_statement(id: u32, command: &str) -> Self {
+        Self::new(
+            1243,
+            b"HY000",
+            format!("Unknown prepared statement handler ({id}) given to {command}"),
         )
     }
 

@@ -2,16 +2,17 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use agent_api::{AgentClient, ClientError};
 use tokio::net::TcpListener;
-use tracing::{info, warn, Instrument};
+use tracing::{warn, Instrument};
 
 use crate::backend::{Backend, CachedBackend};
-use crate::config::{Config, ConfigError, TenantConfig};
+use crate::config::{Config, ConfigError, Limits, MonitorConfig, TenantConfig};
 use crate::plan::TimeZone;
+use crate::session::denials::LoginDenials;
 
 /// One tenant: its configuration and the backend its queries go to.
 pub struct Tenant {
@@ -27,7 +28,30 @@ pub struct Shared {
     pub tenants: HashMap<String, Arc<Tenant>>,
     /// Session time zone at connect.
     pub default_time_zone: TimeZone,
+    /// ProxySQL's monitor account, when configured.
+    pub monitor: Option<MonitorConfig>,
+    /// Refused logins, for rate-limited logging.
+    pub denials: LoginDenials,
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// Guard rails (`limits:` of shim.yaml).
+    pub limits: Limits,
+    /// TLS on the MySQL port, when `tls:` is configured.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// `tls.require`: refuse clients that do not upgrade.
+    pub tls_required: bool,
+    /// Connections open now.
+    active: AtomicUsize,
     next_connection_id: AtomicU32,
+}
+
+/// Who a login is, once the user name is looked up.
+#[derive(Clone)]
+pub enum Account {
+    /// A tenant user: time-travel queries on its source.
+    Tenant(Arc<Tenant>),
+    /// ProxySQL's monitor: ping, `@@read_only`, `SET wait_timeout` only.
+    Monitor,
 }
 
 impl Shared {
@@ -57,7 +81,7 @@ impl Shared {
                 }),
             );
         }
-        Ok(Self::new(tenants, config.time_zone()?))
+        Self::new(tenants, config)
     }
 
     /// Every tenant of `config` served by the same `backend` (tests, single-agent setups).
@@ -74,15 +98,34 @@ impl Shared {
                 (t.mysql_user.clone(), Arc::new(tenant))
             })
             .collect();
-        Ok(Self::new(tenants, config.time_zone()?))
+        Self::new(tenants, config)
     }
 
-    fn new(tenants: HashMap<String, Arc<Tenant>>, default_time_zone: TimeZone) -> Self {
-        Self {
+    fn new(tenants: HashMap<String, Arc<Tenant>>, config: &Config) -> Result<Self, ServerError> {
+        Ok(Self {
             tenants,
-            default_time_zone,
+            default_time_zone: config.time_zone()?,
+            monitor: config.monitor.clone(),
+            denials: LoginDenials::default(),
+            max_connections: config.max_connections,
+            limits: config.limits.clone(),
+            tls: config.tls.as_ref().map(|t| t.acceptor()).transpose()?,
+            tls_required: config.tls.as_ref().is_some_and(|t| t.require),
+            active: AtomicUsize::new(0),
             next_connection_id: AtomicU32::new(1),
+        })
+    }
+
+    /// The account of `user` and the password it must prove; `None` for an unknown user.
+    pub fn account(&self, user: &str) -> Option<(Account, &str)> {
+        if let Some(tenant) = self.tenants.get(user) {
+            return Some((
+                Account::Tenant(Arc::clone(tenant)),
+                &tenant.config.mysql_password,
+            ));
         }
+        let monitor = self.monitor.as_ref().filter(|m| m.user == user)?;
+        Some((Account::Monitor, &monitor.password))
     }
 
     fn connection_id(&self) -> u32 {
@@ -148,14 +191,39 @@ impl Server {
             let id = self.shared.connection_id();
             let shared = Arc::clone(&self.shared);
             let span = tracing::info_span!("connection", id, %peer);
+            let Some(slot) = ConnectionSlot::take(&self.shared) else {
+                warn!(%peer, max = self.shared.max_connections, "too many connections");
+                tokio::spawn(crate::session::refuse_too_many(stream));
+                continue;
+            };
             tokio::spawn(
                 async move {
+                    let _slot = slot;
                     let _ = stream.set_nodelay(true);
                     crate::session::run(stream, peer, shared, id).await;
-                    info!("connection closed");
                 }
                 .instrument(span),
             );
         }
+    }
+}
+
+/// One of `max_connections` places, given back when dropped.
+struct ConnectionSlot(Arc<Shared>);
+
+impl ConnectionSlot {
+    fn take(shared: &Arc<Shared>) -> Option<Self> {
+        let taken = shared
+            .active
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < shared.max_connections).then_some(n + 1)
+            });
+        taken.is_ok().then(|| ConnectionSlot(Arc::clone(shared)))
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
     }
 }

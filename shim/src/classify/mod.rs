@@ -7,11 +7,16 @@
 
 pub mod as_of;
 mod chatter;
+mod columns;
+pub mod info_schema;
 mod literal;
+pub mod placeholder;
 mod select;
+mod show;
 #[cfg(test)]
 mod tests;
 pub mod time_literal;
+mod time_tokens;
 
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -22,10 +27,78 @@ pub use self::time_literal::TimeExpr;
 /// A classified statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ShimStatement {
-    /// `SELECT ... FROM _flashback.<t> AS OF '<time>' WHERE <pk predicate>`.
+    /// `SELECT ... FROM _flashback.<t> AS OF '<time>' WHERE <pk predicate>` (also the bare
+    /// `FROM [db.]t ... AS OF`, the `DBTRAIL_AT` hint and `FOR SYSTEM_TIME AS OF` forms).
     Flashback(FlashbackQuery),
+    /// `SELECT ... FROM _snapshot.<t> AS OF '<time>' [WHERE ...] [LIMIT n]`: the whole table.
+    Snapshot(FlashbackQuery),
+    /// `SELECT ... FROM _diff.<t> BETWEEN <a> AND <b> WHERE <pk predicate>`.
+    Diff(DiffQuery),
     /// Connection chatter answered by the shim itself.
     Chatter(Chatter),
+    /// A question about the virtual catalog, answered from the agent's table list.
+    Catalog(CatalogQuery),
+    /// `SELECT ... FROM information_schema.<T>`, evaluated over the virtual catalog.
+    InformationSchema(info_schema::InfoQuery),
+}
+
+/// Which names a `SHOW ... [LIKE | WHERE]` keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameFilter {
+    /// Every row.
+    All,
+    /// SQL `LIKE` pattern (`%`, `_`, `\` escape), case-insensitive.
+    Like(String),
+    /// Exactly these names, case-insensitive.
+    In(Vec<String>),
+}
+
+/// Catalog statements. `schema` is as written: a virtual schema (`_flashback`, `_snapshot`,
+/// `_diff`) stands for the current database's tables; `None` is the current database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogQuery {
+    /// `SHOW DATABASES|SCHEMAS [LIKE ...]`.
+    Databases {
+        /// Filter on the name.
+        like: NameFilter,
+    },
+    /// `SHOW [FULL] TABLES [FROM db] [LIKE | WHERE]`.
+    Tables {
+        /// `FROM db`.
+        schema: Option<String>,
+        /// `FULL` adds `Table_type`.
+        full: bool,
+        /// Filter on the name.
+        like: NameFilter,
+    },
+    /// `SHOW [FULL] COLUMNS FROM t [FROM db]`, `DESCRIBE t`.
+    Columns {
+        /// Schema.
+        schema: Option<String>,
+        /// Table.
+        table: String,
+        /// `FULL` adds `Collation`, `Privileges`, `Comment`.
+        full: bool,
+    },
+    /// `SHOW CREATE TABLE t`.
+    CreateTable {
+        /// Schema.
+        schema: Option<String>,
+        /// Table.
+        table: String,
+    },
+    /// `SHOW KEYS|INDEX FROM t [FROM db]`.
+    Keys {
+        /// Schema.
+        schema: Option<String>,
+        /// Table.
+        table: String,
+    },
+    /// `SHOW TABLE STATUS [FROM db]`.
+    TableStatus {
+        /// Schema.
+        schema: Option<String>,
+    },
 }
 
 /// A point-in-time read of one table.
@@ -40,12 +113,23 @@ pub struct FlashbackQuery {
     pub alias: Option<String>,
     /// The select list.
     pub projection: Projection,
-    /// The `AS OF` time.
-    pub as_of: TimeExpr,
+    /// The `AS OF` time; `None` reads the session default `@dbtrail_as_of`.
+    pub as_of: Option<TimeExpr>,
     /// The WHERE clause as a conjunction; empty without WHERE.
     pub conditions: Vec<Condition>,
     /// `LIMIT n` (rows).
     pub limit: Option<u64>,
+}
+
+/// A `_diff` query: the table read (its `as_of` unused) and the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiffQuery {
+    /// Table, select list (over the change columns), WHERE, LIMIT.
+    pub read: FlashbackQuery,
+    /// Window start (inclusive).
+    pub from: TimeExpr,
+    /// Window end (inclusive).
+    pub to: TimeExpr,
 }
 
 /// The select list of a time-travel query.
@@ -166,6 +250,14 @@ pub enum Chatter {
     Transaction,
     /// `SHOW WARNINGS`.
     ShowWarnings,
+    /// `SHOW [SESSION|GLOBAL] VARIABLES [LIKE | WHERE]`.
+    ShowVariables(NameFilter),
+    /// `SHOW COLLATION [LIKE | WHERE]`.
+    ShowCollation(NameFilter),
+    /// `SHOW CHARACTER SET | CHARSET [LIKE | WHERE]`.
+    ShowCharset(NameFilter),
+    /// `SHOW [STORAGE] ENGINES`.
+    ShowEngines,
 }
 
 /// One item of a chatter select list.
@@ -249,7 +341,7 @@ pub fn classify(sql: &str) -> Result<ShimStatement, ClassifyError> {
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| ClassifyError::Parse(e.to_string()))?;
-    let (tokens, as_of) = as_of::cut(tokens)?;
+    let (tokens, times) = as_of::cut(tokens)?;
     let mut statements = Parser::new(&dialect)
         .with_tokens_with_locations(tokens)
         .parse_statements()
@@ -260,12 +352,15 @@ pub fn classify(sql: &str) -> Result<ShimStatement, ClassifyError> {
         _ => return Err(ClassifyError::Unsupported("multiple statements".into())),
     };
     match statement {
-        sqlparser::ast::Statement::Query(query) => select::classify_query(*query, as_of),
-        other if as_of.is_some() => Err(ClassifyError::Unsupported(format!(
+        sqlparser::ast::Statement::Query(query) => select::classify_query(*query, times),
+        other if times.as_of.is_some() => Err(ClassifyError::Unsupported(format!(
             "AS OF outside a SELECT: {}",
             truncate(&other.to_string())
         ))),
-        other => chatter::classify_statement(other).map(ShimStatement::Chatter),
+        other => match show::classify_show(&other) {
+            Some(result) => result,
+            None => chatter::classify_statement(other).map(ShimStatement::Chatter),
+        },
     }
 }
 

@@ -1,25 +1,36 @@
 //! `SELECT` statements: time-travel reads, or chatter selects without FROM.
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, LimitClause, ObjectName, Query, Select, SelectItem, SetExpr, TableFactor,
-    TableWithJoins,
+    LimitClause, ObjectName, Query, Select, SetExpr, TableFactor, TableWithJoins,
 };
 
+use super::as_of::TimeClauses;
 use super::chatter::classify_chatter_select;
-use super::literal::{column_ref, count, require_literal};
-use super::{
-    ClassifyError, CmpOp, Condition, FlashbackQuery, Literal, ProjectedColumn, Projection,
-    ShimStatement, TimeExpr,
-};
+use super::columns::{conjuncts, projection, Qualifiers};
+use super::literal::count;
+use super::{ClassifyError, DiffQuery, FlashbackQuery, ShimStatement};
 
-/// Virtual schemas and whether this build serves them.
-const VIRTUAL_SCHEMAS: [(&str, bool); 3] =
-    [("_flashback", true), ("_diff", false), ("_snapshot", false)];
+/// What a FROM reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Flashback,
+    Snapshot,
+    Diff,
+    /// `FROM [db.]t` without a virtual schema: a flashback read when `AS OF` is present.
+    Bare,
+}
 
-pub fn classify_query(
-    query: Query,
-    as_of: Option<TimeExpr>,
-) -> Result<ShimStatement, ClassifyError> {
+/// Virtual schemas by name.
+const VIRTUAL_SCHEMAS: [(&str, Kind); 3] = [
+    ("_flashback", Kind::Flashback),
+    ("_diff", Kind::Diff),
+    ("_snapshot", Kind::Snapshot),
+];
+
+pub fn classify_query(query: Query, times: TimeClauses) -> Result<ShimStatement, ClassifyError> {
+    if let Some(result) = super::info_schema::classify(&query) {
+        return result;
+    }
     let unsupported = |what: &str| Err(ClassifyError::Unsupported(what.to_owned()));
     if query.with.is_some() {
         return unsupported("WITH");
@@ -38,12 +49,12 @@ pub fn classify_query(
         ));
     };
     if select.from.is_empty() {
-        if as_of.is_some() {
+        if times.as_of.is_some() {
             return unsupported("AS OF without FROM");
         }
         return classify_chatter_select(&select, limit).map(ShimStatement::Chatter);
     }
-    classify_time_travel(*select, as_of, limit).map(ShimStatement::Flashback)
+    classify_time_travel(*select, times, limit)
 }
 
 fn limit(clause: Option<&LimitClause>) -> Result<Option<u64>, ClassifyError> {
@@ -60,19 +71,53 @@ fn limit(clause: Option<&LimitClause>) -> Result<Option<u64>, ClassifyError> {
 
 fn classify_time_travel(
     select: Select,
-    as_of: Option<TimeExpr>,
+    times: TimeClauses,
+    limit: Option<u64>,
+) -> Result<ShimStatement, ClassifyError> {
+    let (kind, schema, table, alias) = single_table(&select.from)?;
+    let virtual_name = VIRTUAL_SCHEMAS
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map(|(name, _)| (*name).to_owned());
+    let read = table_read(&select, schema.clone(), virtual_name, table, alias, limit)?;
+    let read = FlashbackQuery {
+        as_of: times.as_of,
+        ..read
+    };
+    let unsupported = |what: String| Err(ClassifyError::Unsupported(what));
+    match (kind, times.between) {
+        (Kind::Diff, Some((from, to))) if read.as_of.is_none() => {
+            Ok(ShimStatement::Diff(DiffQuery { read, from, to }))
+        }
+        (Kind::Diff, Some(_)) => {
+            unsupported("AS OF in a _diff query (the window is BETWEEN <a> AND <b>)".into())
+        }
+        (Kind::Diff, None) => Err(ClassifyError::BadTime(
+            "_diff queries need a window: _diff.<table> BETWEEN <time> AND <time>".into(),
+        )),
+        (_, Some(_)) => unsupported("BETWEEN <time> AND <time> outside _diff".into()),
+        (Kind::Bare, None) if read.as_of.is_none() => unsupported(format!(
+            "a query on {}{} without AS OF '<time>'",
+            schema.map(|s| format!("{s}.")).unwrap_or_default(),
+            read.table
+        )),
+        (Kind::Snapshot, None) => Ok(ShimStatement::Snapshot(read)),
+        (Kind::Flashback | Kind::Bare, None) => Ok(ShimStatement::Flashback(read)),
+    }
+}
+
+/// The parts every virtual read shares: table, select list, WHERE, LIMIT (`as_of` unset).
+fn table_read(
+    select: &Select,
+    schema: Option<String>,
+    virtual_name: Option<String>,
+    table: String,
+    alias: Option<String>,
     limit: Option<u64>,
 ) -> Result<FlashbackQuery, ClassifyError> {
-    let (schema, table, alias) = single_table(&select.from)?;
-    let Some(as_of) = as_of else {
-        return Err(ClassifyError::Unsupported(format!(
-            "a query on {} without AS OF '<time>'",
-            schema.as_deref().unwrap_or("_flashback")
-        )));
-    };
-    reject_extras(&select)?;
+    reject_extras(select)?;
     let qualifiers = Qualifiers {
-        schema: schema.clone(),
+        schema: virtual_name.or_else(|| schema.clone()),
         table: table.clone(),
         alias: alias.clone(),
     };
@@ -86,7 +131,7 @@ fn classify_time_travel(
         table,
         alias,
         projection,
-        as_of,
+        as_of: None,
         conditions,
         limit,
     })
@@ -113,11 +158,11 @@ fn reject_extras(select: &Select) -> Result<(), ClassifyError> {
     }
 }
 
-/// `(schema, table, alias)` of the one table in FROM. `_flashback.t` gives no schema (current
-/// database); the bare form `db.t AS OF ...` gives `db`.
+/// `(kind, schema, table, alias)` of the one table in FROM. `_flashback.t` gives no schema
+/// (current database); the bare form `db.t AS OF ...` gives `db`.
 fn single_table(
     from: &[TableWithJoins],
-) -> Result<(Option<String>, String, Option<String>), ClassifyError> {
+) -> Result<(Kind, Option<String>, String, Option<String>), ClassifyError> {
     let virtual_schema = from.iter().flat_map(tables_of).find_map(|name| {
         let first = first_part(name)?;
         VIRTUAL_SCHEMAS
@@ -150,13 +195,10 @@ fn single_table(
             .iter()
             .find(|(v, _)| v.eq_ignore_ascii_case(schema))
         {
-            Some((_, true)) => Ok((None, table.clone(), alias)),
-            Some((v, false)) => Err(ClassifyError::Unsupported(format!(
-                "{v} is not available yet"
-            ))),
-            None => Ok((Some(schema.clone()), table.clone(), alias)),
+            Some((_, kind)) => Ok((*kind, None, table.clone(), alias)),
+            None => Ok((Kind::Bare, Some(schema.clone()), table.clone(), alias)),
         },
-        [table] => Ok((None, table.clone(), alias)),
+        [table] => Ok((Kind::Bare, None, table.clone(), alias)),
         _ => Err(ClassifyError::Unsupported(format!(
             "FROM {name} (write USE <schema>; then _flashback.<table>)"
         ))),
@@ -186,199 +228,4 @@ fn name_parts(name: &ObjectName) -> Result<Vec<String>, ClassifyError> {
                 .ok_or_else(|| ClassifyError::Unsupported(format!("table name {name}")))
         })
         .collect()
-}
-
-/// Names a column may be qualified with.
-struct Qualifiers {
-    schema: Option<String>,
-    table: String,
-    alias: Option<String>,
-}
-
-impl Qualifiers {
-    /// The column name of `expr` if it is a column of this table.
-    fn column(&self, expr: &Expr) -> Result<Option<String>, ClassifyError> {
-        let Some((qualifier, column)) = column_ref(expr) else {
-            return Ok(None);
-        };
-        let ok = match qualifier.as_slice() {
-            [] => true,
-            [t] => self
-                .alias
-                .as_deref()
-                .map_or(t.eq_ignore_ascii_case(&self.table), |a| a == t),
-            [s, t] => {
-                let schema = self.schema.as_deref().unwrap_or("_flashback");
-                s.eq_ignore_ascii_case(schema) && t.eq_ignore_ascii_case(&self.table)
-            }
-            _ => false,
-        };
-        if ok {
-            Ok(Some(column))
-        } else {
-            Err(ClassifyError::Unsupported(format!(
-                "column {expr} of another table"
-            )))
-        }
-    }
-
-    fn require_column(&self, expr: &Expr) -> Result<String, ClassifyError> {
-        self.column(expr)?.ok_or_else(|| {
-            ClassifyError::Unsupported(format!("{expr} (expected a column of {})", self.table))
-        })
-    }
-}
-
-fn projection(items: &[SelectItem], q: &Qualifiers) -> Result<Projection, ClassifyError> {
-    if let [SelectItem::Wildcard(_)] = items {
-        return Ok(Projection::Star);
-    }
-    items
-        .iter()
-        .map(|item| match item {
-            SelectItem::UnnamedExpr(expr) => Ok(ProjectedColumn {
-                column: q.require_column(expr)?,
-                alias: None,
-            }),
-            SelectItem::ExprWithAlias { expr, alias } => Ok(ProjectedColumn {
-                column: q.require_column(expr)?,
-                alias: Some(alias.value.clone()),
-            }),
-            other => Err(ClassifyError::Unsupported(format!(
-                "select item {other} (use * or column names)"
-            ))),
-        })
-        .collect::<Result<_, _>>()
-        .map(Projection::Columns)
-}
-
-/// Flattens `a AND (b AND c)` into conditions.
-fn conjuncts(expr: &Expr, q: &Qualifiers, out: &mut Vec<Condition>) -> Result<(), ClassifyError> {
-    match expr {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            conjuncts(left, q, out)?;
-            conjuncts(right, q, out)
-        }
-        Expr::Nested(inner) => conjuncts(inner, q, out),
-        other => {
-            out.push(condition(other, q)?);
-            Ok(())
-        }
-    }
-}
-
-fn condition(expr: &Expr, q: &Qualifiers) -> Result<Condition, ClassifyError> {
-    let unsupported = || {
-        ClassifyError::Unsupported(format!(
-            "WHERE {} (time-travel WHERE clauses are ANDed =, <>, <, <=, >, >=, IN, BETWEEN, IS NULL on columns)",
-            super::truncate(&expr.to_string())
-        ))
-    };
-    match expr {
-        Expr::BinaryOp { left, op, right } => {
-            let op = cmp_op(op).ok_or_else(unsupported)?;
-            match (q.column(left)?, q.column(right)?) {
-                (Some(column), None) => Ok(Condition::Compare {
-                    column,
-                    op,
-                    value: require_literal(right)?,
-                }),
-                (None, Some(column)) => Ok(Condition::Compare {
-                    column,
-                    op: flip(op),
-                    value: require_literal(left)?,
-                }),
-                _ => Err(unsupported()),
-            }
-        }
-        Expr::InList {
-            expr,
-            list,
-            negated,
-        } => in_list(expr, list, *negated, q),
-        Expr::Between {
-            expr,
-            negated,
-            low,
-            high,
-        } => Ok(Condition::Between {
-            column: q.require_column(expr)?,
-            low: require_literal(low)?,
-            high: require_literal(high)?,
-            negated: *negated,
-        }),
-        Expr::IsNull(e) | Expr::IsNotNull(e) => Ok(Condition::IsNull {
-            column: q.require_column(e)?,
-            negated: matches!(expr, Expr::IsNotNull(_)),
-        }),
-        _ => Err(unsupported()),
-    }
-}
-
-fn in_list(
-    expr: &Expr,
-    list: &[Expr],
-    negated: bool,
-    q: &Qualifiers,
-) -> Result<Condition, ClassifyError> {
-    let columns = match expr {
-        Expr::Tuple(items) => items
-            .iter()
-            .map(|e| q.require_column(e))
-            .collect::<Result<Vec<_>, _>>()?,
-        single => vec![q.require_column(single)?],
-    };
-    let rows = list
-        .iter()
-        .map(|item| in_row(item, columns.len()))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Condition::InList {
-        columns,
-        rows,
-        negated,
-    })
-}
-
-fn in_row(item: &Expr, width: usize) -> Result<Vec<Literal>, ClassifyError> {
-    let row = match item {
-        Expr::Tuple(values) => values
-            .iter()
-            .map(require_literal)
-            .collect::<Result<Vec<_>, _>>()?,
-        single => vec![require_literal(single)?],
-    };
-    if row.len() == width {
-        Ok(row)
-    } else {
-        Err(ClassifyError::Parse(format!(
-            "Operand should contain {width} column(s)"
-        )))
-    }
-}
-
-fn cmp_op(op: &BinaryOperator) -> Option<CmpOp> {
-    Some(match op {
-        BinaryOperator::Eq => CmpOp::Eq,
-        BinaryOperator::NotEq => CmpOp::NotEq,
-        BinaryOperator::Lt => CmpOp::Lt,
-        BinaryOperator::LtEq => CmpOp::LtEq,
-        BinaryOperator::Gt => CmpOp::Gt,
-        BinaryOperator::GtEq => CmpOp::GtEq,
-        _ => return None,
-    })
-}
-
-/// The operator with its operands swapped: `5 < id` is `id > 5`.
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::LtEq => CmpOp::GtEq,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::GtEq => CmpOp::LtEq,
-        same @ (CmpOp::Eq | CmpOp::NotEq) => same,
-    }
 }

@@ -23,7 +23,7 @@ fn point_lookup_with_table_factor_as_of() {
     assert_eq!((q.schema, q.table.as_str()), (None, "orders"));
     assert_eq!(q.projection, Projection::Star);
     assert_eq!(q.conditions, vec![eq("id", Literal::Int(42))]);
-    assert!(matches!(q.as_of, TimeExpr::Local(_)));
+    assert!(matches!(q.as_of, Some(TimeExpr::Local(_))));
 }
 
 #[test]
@@ -31,7 +31,7 @@ fn statement_final_as_of_comments_and_timestamp_keyword() {
     let q = flashback(
         "/* ApplicationName=DBeaver */ select id, total AS t from _flashback.orders where 42 = id AS OF TIMESTAMP 'now' limit 5",
     );
-    assert_eq!(q.as_of, TimeExpr::Now);
+    assert_eq!(q.as_of, Some(TimeExpr::Now));
     assert_eq!(q.limit, Some(5));
     assert_eq!(q.conditions, vec![eq("id", Literal::Int(42))]);
     let Projection::Columns(cols) = q.projection else {
@@ -110,13 +110,16 @@ fn refusals() {
         Err(ClassifyError::Unsupported(_)) => {}
         other => panic!("{sql}: {other:?}"),
     };
-    unsupported("SELECT * FROM _flashback.orders WHERE id = 1");
+    unsupported("SELECT * FROM shop.orders WHERE id = 1");
     unsupported("SELECT * FROM _flashback.orders AS OF 'now' WHERE id = 1 OR id = 2");
-    unsupported("SELECT * FROM _diff.orders AS OF 'now' WHERE id = 1");
+    assert!(matches!(
+        classify("SELECT * FROM _diff.orders AS OF 'now' WHERE id = 1"),
+        Err(ClassifyError::BadTime(_))
+    ));
     unsupported("SELECT * FROM _flashback.orders AS OF 'now' WHERE id = 1 ORDER BY id");
     unsupported("SELECT count(*) FROM _flashback.orders AS OF 'now' WHERE id = 1");
     unsupported("DELETE FROM orders");
-    unsupported("SHOW ENGINES");
+    unsupported("SHOW PLUGINS");
     assert_eq!(
         classify(
             "SELECT * FROM _flashback.orders o JOIN shop.customers c ON o.c = c.id AS OF 'now'"
@@ -154,4 +157,52 @@ fn chatter_shapes() {
     assert_eq!(chatter("COMMIT"), Chatter::Transaction);
     assert_eq!(chatter("ROLLBACK"), Chatter::Transaction);
     assert_eq!(chatter("SHOW WARNINGS"), Chatter::ShowWarnings);
+}
+
+#[test]
+fn session_default_time_and_other_as_of_spellings() {
+    let q = flashback("SELECT * FROM _flashback.orders WHERE id = 1");
+    assert_eq!(q.as_of, None, "read at @dbtrail_as_of");
+    let q = flashback(
+        "SELECT * FROM shop.orders FOR SYSTEM_TIME AS OF TIMESTAMP '2026-04-27 09:00' WHERE id = 1",
+    );
+    assert_eq!(q.schema.as_deref(), Some("shop"));
+    assert!(matches!(q.as_of, Some(TimeExpr::Local(_))));
+    let q = flashback("SELECT /*+ DBTRAIL_AT='2026-04-27 09:00' */ * FROM orders WHERE id = 1");
+    assert!(matches!(q.as_of, Some(TimeExpr::Local(_))));
+    assert_eq!(q.table, "orders");
+    let q =
+        flashback("SELECT * FROM _flashback.orders AS OF NOW() - INTERVAL 5 MINUTE WHERE id = 1");
+    assert_eq!(
+        q.as_of,
+        Some(TimeExpr::Ago {
+            micros: 300_000_000
+        })
+    );
+    assert_eq!(q.conditions, vec![eq("id", Literal::Int(1))]);
+}
+
+#[test]
+fn snapshot_and_diff_shapes() {
+    let Ok(ShimStatement::Snapshot(q)) = classify(
+        "SELECT * FROM _snapshot.orders AS OF '2026-04-27' WHERE status = 'paid' LIMIT 10",
+    ) else {
+        panic!()
+    };
+    assert_eq!((q.table.as_str(), q.limit), ("orders", Some(10)));
+    let sql = "SELECT event_type, row_after FROM _diff.orders BETWEEN '2026-04-27 09:00' AND NOW() WHERE id BETWEEN 1 AND 5";
+    let Ok(ShimStatement::Diff(d)) = classify(sql) else {
+        panic!("{:?}", classify(sql))
+    };
+    assert!(matches!(d.from, TimeExpr::Local(_)));
+    assert_eq!(d.to, TimeExpr::Now);
+    assert!(matches!(&d.read.conditions[0], Condition::Between { column, .. } if column == "id"));
+    assert!(matches!(
+        classify("SELECT * FROM _diff.orders WHERE id = 1"),
+        Err(ClassifyError::BadTime(_))
+    ));
+    assert_eq!(
+        classify("SELECT * FROM _snapshot.orders s, shop.customers c AS OF 'now'"),
+        Err(ClassifyError::VirtualJoin("_snapshot".into()))
+    );
 }

@@ -172,8 +172,10 @@ fn decimals(column: &ColumnInfo) -> u8 {
 /// Types of the computed columns chatter answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimpleType {
-    /// BIGINT (`SELECT 1`, numeric variables).
+    /// BIGINT NOT NULL (`SELECT 1`, numeric variables).
     Int,
+    /// BIGINT that may be NULL (catalog columns such as `CHARACTER_MAXIMUM_LENGTH`).
+    NullableInt,
     /// VARCHAR in utf8mb4.
     Text,
     /// The NULL literal.
@@ -188,6 +190,12 @@ pub fn simple_column(name: &str, kind: SimpleType, max_len: u32) -> Column {
             ColumnType::MYSQL_TYPE_LONGLONG,
             BINARY_COLLATION,
             ColumnFlags::NOT_NULL_FLAG | ColumnFlags::BINARY_FLAG | ColumnFlags::NUM_FLAG,
+            max_len.max(1),
+        ),
+        SimpleType::NullableInt => (
+            ColumnType::MYSQL_TYPE_LONGLONG,
+            BINARY_COLLATION,
+            ColumnFlags::BINARY_FLAG | ColumnFlags::NUM_FLAG,
             max_len.max(1),
         ),
         SimpleType::Text => (

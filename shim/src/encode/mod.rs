@@ -1,11 +1,17 @@
-//! Result encoding: column definitions from agent metadata and text-protocol row values.
+//! Result encoding: column definitions from agent metadata, text-protocol ([`text`]) and
+//! binary-protocol ([`binary`]) row values, and the JSON images of `_diff` rows ([`json`]).
 //!
 //! Column types, lengths, charsets and flags mirror what MySQL 8 sends for a real column of the
 //! same definition (`Protocol_classic::send_field_metadata` in the server source): all BLOB/TEXT
 //! sizes go as `MYSQL_TYPE_BLOB`, strings are converted to utf8mb4 so their length is
 //! characters × 4, numbers and temporal types carry the binary charset (63).
 
+pub mod binary;
 mod column;
+pub mod json;
 pub mod text;
 
-pub use self::column::{column_definition, simple_column, write_column_definition, SimpleType};
+pub use self::column::{
+    column_definition, simple_column, write_column_definition, SimpleType, BINARY_COLLATION,
+    UTF8MB4_COLLATION,
+};

@@ -7,6 +7,7 @@
 
 pub mod filter;
 mod key;
+pub mod reads;
 mod time;
 
 use agent_api::catalog::TableInfo;
@@ -37,6 +38,9 @@ pub enum PlanError {
     /// A PK predicate the key read cannot express.
     #[error("{0}")]
     PkPredicate(String),
+    /// A `_diff` window wider than `limits.max_diff_window`.
+    #[error("_diff window exceeds limit")]
+    DiffWindow(std::time::Duration),
     /// A column the table does not have.
     #[error("unknown column {column} in {clause}")]
     UnknownColumn {
@@ -54,6 +58,7 @@ impl From<PlanError> for MysqlError {
             PlanError::NoSuchTable { schema, table } => MysqlError::no_such_table(&schema, &table),
             PlanError::PkRequired => MysqlError::pk_required(),
             PlanError::PkPredicate(detail) => MysqlError::pk_predicate(detail),
+            PlanError::DiffWindow(limit) => MysqlError::diff_window(&reads::format_window(limit)),
             PlanError::UnknownColumn { column, clause } => {
                 MysqlError::unknown_column(&column, clause)
             }
@@ -82,20 +87,7 @@ pub fn plan_flashback(
     server_id: u32,
     as_of_us: i64,
 ) -> Result<FlashbackPlan, PlanError> {
-    let projection = match &query.projection {
-        Projection::Star => None,
-        Projection::Columns(columns) => Some(
-            columns
-                .iter()
-                .map(|c| {
-                    let index = column(table, &c.column, "field list")?;
-                    let name = table.columns[index].name.clone();
-                    let output = c.alias.clone().unwrap_or_else(|| c.column.clone());
-                    Ok((name, output))
-                })
-                .collect::<Result<Vec<_>, PlanError>>()?,
-        ),
-    };
+    let projection = projection(query, table)?;
     for condition in &query.conditions {
         for name in filter::columns_of(condition) {
             column(table, name, "where clause")?;
@@ -114,6 +106,26 @@ pub fn plan_flashback(
         filters,
         limit: query.limit,
     })
+}
+
+/// `(source column, output name)` of the select list; `None` for `*`.
+fn projection(
+    query: &FlashbackQuery,
+    table: &TableInfo,
+) -> Result<Option<Vec<(String, String)>>, PlanError> {
+    let Projection::Columns(columns) = &query.projection else {
+        return Ok(None);
+    };
+    columns
+        .iter()
+        .map(|c| {
+            let index = column(table, &c.column, "field list")?;
+            let name = table.columns[index].name.clone();
+            let output = c.alias.clone().unwrap_or_else(|| c.column.clone());
+            Ok((name, output))
+        })
+        .collect::<Result<Vec<_>, PlanError>>()
+        .map(Some)
 }
 
 fn column(table: &TableInfo, name: &str, clause: &'static str) -> Result<usize, PlanError> {

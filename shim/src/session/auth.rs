@@ -1,4 +1,5 @@
-//! `mysql_native_password` verification (MySQL Client/Server Protocol, "Native Authentication").
+//! `mysql_native_password` verification (MySQL Client/Server Protocol, "Native Authentication")
+//! and the fast path of `caching_sha2_password` ([`verify_sha2`]).
 //!
 //! The client sends `SHA1(password) XOR SHA1(salt ‖ SHA1(SHA1(password)))`. With a cleartext
 //! password the shim computes the same and compares. With a stored `*<40 hex>` hash
@@ -28,6 +29,30 @@ pub fn verify_native(salt: &[u8; 20], stored: &str, response: &[u8]) -> bool {
         *byte = response[i] ^ mask[i];
     }
     constant_time_eq(&sha1(&stage1), &double)
+}
+
+/// `caching_sha2_password` fast authentication: the client sends
+/// `SHA256(password) XOR SHA256(SHA256(SHA256(password)) ‖ salt)` (32 bytes). Only a cleartext
+/// stored password can be checked; `None` for a `*HEX` native hash (the caller then switches the
+/// client to `mysql_native_password`). An empty password matches an empty response.
+pub fn verify_sha2(salt: &[u8; 20], stored: &str, response: &[u8]) -> Option<bool> {
+    if is_native_hash(stored) {
+        return None;
+    }
+    if stored.is_empty() {
+        return Some(response.is_empty());
+    }
+    let expected = mysql_common::scramble::scramble_sha256(salt, stored.as_bytes())?;
+    let Ok(response) = <[u8; 32]>::try_from(response) else {
+        return Some(false);
+    };
+    Some(
+        expected
+            .iter()
+            .zip(&response)
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0,
+    )
 }
 
 fn stored_hash(stored: &str) -> Option<[u8; 20]> {
@@ -86,6 +111,23 @@ mod tests {
         ));
         assert!(!verify_native(&SALT, "123456", &response[..19]));
         assert!(!verify_native(&SALT, "123456", &[]));
+    }
+
+    #[test]
+    fn sha2_fast_path() {
+        let response = mysql_common::scramble::scramble_sha256(&SALT, b"123456").unwrap();
+        assert_eq!(verify_sha2(&SALT, "123456", &response), Some(true));
+        assert_eq!(verify_sha2(&SALT, "1234567", &response), Some(false));
+        assert_eq!(verify_sha2(&SALT, "123456", &response[..20]), Some(false));
+        assert_eq!(
+            verify_sha2(
+                &SALT,
+                "*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9",
+                &response
+            ),
+            None
+        );
+        assert_eq!(verify_sha2(&SALT, "", &[]), Some(true));
     }
 
     #[test]

@@ -1,25 +1,28 @@
-//! Connection phase: Handshake v10, the client's HandshakeResponse41, an AuthSwitchRequest to
-//! `mysql_native_password` when the client started with another plugin, then OK or ERR.
+//! Connection phase: Handshake v10, the client's HandshakeResponse41, the fast path of
+//! `caching_sha2_password` when the client starts with it and the password is stored in
+//! cleartext, else an AuthSwitchRequest to `mysql_native_password` when the client started with
+//! another plugin, then OK or ERR.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use futures_util::StreamExt;
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::io::ParseBuf;
-use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
+use mysql_common::packets::{
+    AuthMoreData, AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse,
+};
 use mysql_common::proto::MySerialize;
 use rand::Rng;
 use tokio::io::AsyncWrite;
-use tokio::net::tcp::OwnedReadHalf;
-use tokio_util::codec::FramedRead;
+use tokio::net::TcpStream;
 
-use super::auth::verify_native;
-use super::codec::{Packet, PacketDecoder, PacketWriter};
+use super::auth::{verify_native, verify_sha2};
+use super::codec::{Packet, PacketWriter};
 use super::packets;
+use super::transport::{self, Opened, Reader, Writer};
 use crate::chatter::SERVER_VERSION;
 use crate::error::MysqlError;
-use crate::server::{Shared, Tenant};
+use crate::server::{Account, Shared};
 
 /// Capabilities the shim offers; the session uses the intersection with the client's.
 pub fn server_capabilities() -> CapabilityFlags {
@@ -47,12 +50,14 @@ const NATIVE: &[u8] = b"mysql_native_password";
 pub struct Authenticated {
     /// MySQL user name.
     pub user: String,
-    /// Its tenant.
-    pub tenant: Arc<Tenant>,
+    /// Its tenant, or the monitor.
+    pub account: Account,
     /// Negotiated capabilities.
     pub capabilities: CapabilityFlags,
     /// Database named in the handshake response.
     pub database: Option<String>,
+    /// The 20-byte salt the client proved its password with (COM_CHANGE_USER may reuse it).
+    pub salt: [u8; 20],
 }
 
 /// Why the connection phase ended without a session.
@@ -70,21 +75,38 @@ impl From<std::io::Error> for HandshakeError {
     }
 }
 
-type Reader = FramedRead<OwnedReadHalf, PacketDecoder>;
-
-/// Runs the connection phase; on success the OK packet has been sent and flushed.
-pub async fn handshake<W: AsyncWrite + Unpin>(
-    reader: &mut Reader,
-    writer: &mut PacketWriter<W>,
+/// Runs the connection phase on a new connection; on success the OK packet has been sent and
+/// flushed, and the framed (possibly TLS) connection is handed back.
+pub async fn connect(
+    stream: TcpStream,
     shared: &Shared,
     connection_id: u32,
     peer: SocketAddr,
-) -> Result<Authenticated, HandshakeError> {
+) -> Result<(Reader, Writer, Authenticated), HandshakeError> {
     let salt = salt();
-    writer.seq = 0;
-    writer.write(&greeting(&salt, connection_id)).await?;
-    writer.flush().await?;
-    let packet = read(reader, writer).await?;
+    let hello = greeting(&salt, connection_id, shared.tls.is_some());
+    let Opened {
+        mut reader,
+        mut writer,
+        response,
+        secure,
+    } = transport::open(stream, shared, &hello).await?;
+    if shared.tls_required && !secure {
+        return refuse(&mut writer, MysqlError::insecure_transport()).await;
+    }
+    let auth = authenticate(&mut reader, &mut writer, shared, &response, salt, peer).await?;
+    Ok((reader, writer, auth))
+}
+
+/// Checks the HandshakeResponse `packet` against the tenants and the monitor account.
+async fn authenticate<W: AsyncWrite + Unpin>(
+    reader: &mut Reader,
+    writer: &mut PacketWriter<W>,
+    shared: &Shared,
+    packet: &Packet,
+    salt: [u8; 20],
+    peer: SocketAddr,
+) -> Result<Authenticated, HandshakeError> {
     let response = match ParseBuf(&packet.payload).parse::<HandshakeResponse>(()) {
         Ok(r) => r,
         Err(e) => {
@@ -102,29 +124,22 @@ pub async fn handshake<W: AsyncWrite + Unpin>(
         return refuse(writer, MysqlError::client_too_old()).await;
     }
     let user = String::from_utf8_lossy(response.user()).into_owned();
-    let Some(tenant) = shared.tenants.get(&user).cloned() else {
-        return refuse(writer, MysqlError::unknown_tenant(&user)).await;
+    let Some((account, password)) = shared.account(&user) else {
+        let error = MysqlError::unknown_tenant(&user);
+        shared
+            .denials
+            .record(&user, &error.message, std::time::Instant::now());
+        return refuse(writer, error).await;
     };
     let database = response
         .db_name()
         .filter(|db| !db.is_empty())
         .map(|db| String::from_utf8_lossy(db).into_owned());
-    let native = matches!(
-        response.auth_plugin(),
-        None | Some(AuthPlugin::MysqlNativePassword)
-    );
-    let scramble = if native {
-        response.scramble_buf().to_vec()
-    } else {
-        switch_to_native(reader, writer, &salt).await?
-    };
-    if !verify_native(&salt, &tenant.config.mysql_password, &scramble) {
+    let (proved, used_password) = prove(reader, writer, &salt, password, &response).await?;
+    if !proved {
         let host = peer.ip().to_string();
-        return refuse(
-            writer,
-            MysqlError::access_denied(&user, &host, !scramble.is_empty()),
-        )
-        .await;
+        let error = MysqlError::access_denied(&user, &host, used_password);
+        return refuse(writer, error).await;
     }
     writer
         .write(&packets::ok(StatusFlags::SERVER_STATUS_AUTOCOMMIT, 0, ""))
@@ -132,19 +147,70 @@ pub async fn handshake<W: AsyncWrite + Unpin>(
     writer.flush().await?;
     Ok(Authenticated {
         user,
-        tenant,
+        account,
         capabilities: caps,
         database,
+        salt,
     })
 }
 
+/// Checks the client's proof of `password`: its `mysql_native_password` scramble, the fast path
+/// of `caching_sha2_password` (answered with AuthMoreData `0x03`, fast auth success, as MySQL 8
+/// does) when the stored password is cleartext, else an AuthSwitchRequest to
+/// `mysql_native_password`. Returns `(proved, a password was sent)`.
+async fn prove<W: AsyncWrite + Unpin>(
+    reader: &mut Reader,
+    writer: &mut PacketWriter<W>,
+    salt: &[u8; 20],
+    password: &str,
+    response: &HandshakeResponse<'_>,
+) -> Result<(bool, bool), HandshakeError> {
+    let sent = response.scramble_buf();
+    match response.auth_plugin() {
+        None | Some(AuthPlugin::MysqlNativePassword) => {
+            Ok((verify_native(salt, password, sent), !sent.is_empty()))
+        }
+        Some(AuthPlugin::CachingSha2Password) => match verify_sha2(salt, password, sent) {
+            Some(true) => {
+                let mut buf = Vec::new();
+                AuthMoreData::new(&[FAST_AUTH_SUCCESS][..]).serialize(&mut buf);
+                writer.write(&buf).await?;
+                Ok((true, !sent.is_empty()))
+            }
+            Some(false) => Ok((false, !sent.is_empty())),
+            None => switched(reader, writer, salt, password).await,
+        },
+        Some(_) => switched(reader, writer, salt, password).await,
+    }
+}
+
+async fn switched<W: AsyncWrite + Unpin>(
+    reader: &mut Reader,
+    writer: &mut PacketWriter<W>,
+    salt: &[u8; 20],
+    password: &str,
+) -> Result<(bool, bool), HandshakeError> {
+    let scramble = switch_to_native(reader, writer, salt).await?;
+    Ok((
+        verify_native(salt, password, &scramble),
+        !scramble.is_empty(),
+    ))
+}
+
+/// `caching_sha2_password` AuthMoreData status: the fast path succeeded.
+const FAST_AUTH_SUCCESS: u8 = 0x03;
+
 /// 20 random salt bytes in 1..=127 (no NUL, as MySQL's own salts; some clients stop at NUL).
-fn salt() -> [u8; 20] {
+pub fn salt() -> [u8; 20] {
     let mut rng = rand::rng();
     std::array::from_fn(|_| rng.random_range(1..=127u8))
 }
 
-fn greeting(salt: &[u8; 20], connection_id: u32) -> Vec<u8> {
+fn greeting(salt: &[u8; 20], connection_id: u32, tls: bool) -> Vec<u8> {
+    let mut caps = server_capabilities();
+    if tls {
+        caps |= CapabilityFlags::CLIENT_SSL;
+    }
     let mut scramble_2 = salt[8..].to_vec();
     scramble_2.push(0);
     let scramble_1: [u8; 8] = std::array::from_fn(|i| salt[i]);
@@ -154,7 +220,7 @@ fn greeting(salt: &[u8; 20], connection_id: u32) -> Vec<u8> {
         connection_id,
         scramble_1,
         Some(scramble_2),
-        server_capabilities(),
+        caps,
         SERVER_COLLATION,
         StatusFlags::SERVER_STATUS_AUTOCOMMIT,
         Some(NATIVE),
@@ -164,7 +230,7 @@ fn greeting(salt: &[u8; 20], connection_id: u32) -> Vec<u8> {
     buf
 }
 
-async fn switch_to_native<W: AsyncWrite + Unpin>(
+pub async fn switch_to_native<W: AsyncWrite + Unpin>(
     reader: &mut Reader,
     writer: &mut PacketWriter<W>,
     salt: &[u8; 20],
@@ -178,7 +244,8 @@ async fn switch_to_native<W: AsyncWrite + Unpin>(
     Ok(read(reader, writer).await?.payload)
 }
 
-async fn read<W>(
+/// The next packet; the writer's sequence id continues from it.
+pub async fn read<W>(
     reader: &mut Reader,
     writer: &mut PacketWriter<W>,
 ) -> Result<Packet, HandshakeError> {

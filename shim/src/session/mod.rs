@@ -1,12 +1,24 @@
-//! One client connection: the connection phase ([`handshake`]), then the command phase, one
+//! One client connection: the connection phase (`handshake`, `transport`), then the command phase, one
 //! command at a time. Every command failure is an ERR packet and the connection stays open;
-//! only socket errors and COM_QUIT end it.
+//! only socket errors, COM_QUIT and a failed COM_CHANGE_USER end it.
+//!
+//! Commands by file: COM_QUERY in `query`, COM_STMT_* in `prepare` (statements kept in
+//! `statements`), COM_CHANGE_USER / COM_RESET_CONNECTION / COM_SET_OPTION / COM_FIELD_LIST in
+//! `lifecycle`.
 
 mod auth;
+mod catalog;
 pub mod codec;
+pub mod denials;
 mod handshake;
+mod lifecycle;
 mod packets;
+mod prepare;
 mod query;
+mod read;
+mod snapshot;
+mod statements;
+mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,34 +27,37 @@ use futures_util::StreamExt;
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::io::BufMutExt;
 use mysql_common::packets::Column;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio_util::codec::FramedRead;
 use tracing::{debug, info};
 
-use self::codec::{CodecError, Packet, PacketDecoder, PacketWriter};
+use self::codec::{CodecError, Packet, PacketWriter};
 use self::handshake::HandshakeError;
+use self::statements::Statements;
+use self::transport::{Reader, Writer};
 use crate::chatter::SessionState;
 use crate::encode::write_column_definition;
 use crate::error::MysqlError;
-use crate::server::{Shared, Tenant};
+use crate::server::{Account, Shared, Tenant};
 
 pub use self::handshake::server_capabilities;
 
 /// Runs a connection to completion.
 pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, connection_id: u32) {
-    let (read_half, write_half) = stream.into_split();
-    let mut reader = FramedRead::new(read_half, PacketDecoder::default());
-    let mut writer = PacketWriter::new(write_half);
-    let auth =
-        match handshake::handshake(&mut reader, &mut writer, &shared, connection_id, peer).await {
-            Ok(auth) => auth,
+    let (reader, writer, auth) =
+        match handshake::connect(stream, &shared, connection_id, peer).await {
+            Ok(opened) => opened,
             Err(HandshakeError::Refused(e)) => {
                 return info!(code = e.code, error = %e.message, "login refused")
             }
             Err(HandshakeError::Io(e)) => return debug!(error = %e, "handshake aborted"),
         };
-    info!(user = %auth.user, "login");
+    // Monitor sessions come every few seconds per ProxySQL: debug only (proxysql/README.md).
+    let monitor = matches!(auth.account, Account::Monitor);
+    if monitor {
+        debug!(user = %auth.user, "monitor login");
+    } else {
+        info!(user = %auth.user, "login");
+    }
     let mut state = SessionState::new(
         auth.user,
         peer.ip().to_string(),
@@ -55,32 +70,61 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
         writer,
         pending: None,
         caps: auth.capabilities,
-        tenant: auth.tenant,
+        account: auth.account,
         state,
+        statements: Statements::default(),
+        shared,
+        salt: auth.salt,
     };
     if let Err(e) = session.command_loop().await {
         debug!(error = %e, "connection ended");
+    }
+    if monitor {
+        debug!("connection closed");
+    } else {
+        info!("connection closed");
     }
 }
 
 /// The command phase of one connection.
 pub(crate) struct Session {
-    reader: FramedRead<OwnedReadHalf, PacketDecoder>,
-    writer: PacketWriter<OwnedWriteHalf>,
+    reader: Reader,
+    writer: Writer,
     /// A packet read while a backend call was in flight (pipelining), served next.
     pending: Option<Packet>,
     caps: CapabilityFlags,
-    tenant: Arc<Tenant>,
+    /// Who is logged in (changes with COM_CHANGE_USER).
+    account: Account,
     state: SessionState,
+    /// Prepared statements of this connection.
+    statements: Statements,
+    shared: Arc<Shared>,
+    /// The salt of the last successful authentication.
+    salt: [u8; 20],
+}
+
+/// Answers a connection over `max_connections` with ERR 1040 in place of the handshake.
+pub async fn refuse_too_many(stream: TcpStream) {
+    let mut writer = PacketWriter::new(stream);
+    let error = MysqlError::too_many_connections();
+    if writer.write(&packets::err_pre41(&error)).await.is_ok() {
+        let _ = writer.flush().await;
+    }
 }
 
 /// COM_* command bytes (MySQL Client/Server Protocol, "Text Protocol").
 mod command {
     pub const QUIT: u8 = 0x01;
     pub const INIT_DB: u8 = 0x02;
+    pub const CHANGE_USER: u8 = 0x11;
     pub const QUERY: u8 = 0x03;
     pub const FIELD_LIST: u8 = 0x04;
     pub const PING: u8 = 0x0e;
+    pub const STMT_PREPARE: u8 = 0x16;
+    pub const STMT_EXECUTE: u8 = 0x17;
+    pub const STMT_SEND_LONG_DATA: u8 = 0x18;
+    pub const STMT_CLOSE: u8 = 0x19;
+    pub const STMT_RESET: u8 = 0x1a;
     pub const SET_OPTION: u8 = 0x1b;
     pub const RESET_CONNECTION: u8 = 0x1f;
 }
@@ -108,7 +152,6 @@ impl Session {
             if cmd == command::QUIT {
                 return Ok(());
             }
-            self.state.warnings.clear();
             self.dispatch(cmd, body).await?;
             self.writer.flush().await?;
         }
@@ -122,6 +165,13 @@ impl Session {
     }
 
     async fn dispatch(&mut self, cmd: u8, body: &[u8]) -> std::io::Result<()> {
+        let monitor_may = matches!(
+            cmd,
+            command::QUERY | command::PING | command::INIT_DB | command::CHANGE_USER
+        );
+        if matches!(self.account, Account::Monitor) && !monitor_may {
+            return self.send_err(&MysqlError::monitor_denied()).await;
+        }
         match cmd {
             command::QUERY => self.query(body).await,
             command::INIT_DB => {
@@ -129,12 +179,34 @@ impl Session {
                 self.send_ok().await
             }
             command::PING => self.send_ok().await,
+            command::STMT_PREPARE => self.stmt_prepare(body).await,
+            command::STMT_EXECUTE => self.stmt_execute(body).await,
+            command::STMT_SEND_LONG_DATA => {
+                self.stmt_send_long_data(body);
+                Ok(())
+            }
+            command::STMT_CLOSE => {
+                self.stmt_close(body);
+                Ok(())
+            }
+            command::STMT_RESET => self.stmt_reset(body).await,
             command::RESET_CONNECTION => {
                 self.state.reset();
+                self.statements.clear();
                 self.send_ok().await
             }
-            command::FIELD_LIST | command::SET_OPTION => self.send_end_of_rows(0).await,
+            command::CHANGE_USER => self.change_user(body).await,
+            command::SET_OPTION => self.set_option(body).await,
+            command::FIELD_LIST => self.field_list(body).await,
             other => self.send_err(&MysqlError::unknown_command(other)).await,
+        }
+    }
+
+    /// The tenant whose source this session reads; the monitor has none.
+    fn tenant(&self) -> Result<Arc<Tenant>, MysqlError> {
+        match &self.account {
+            Account::Tenant(tenant) => Ok(Arc::clone(tenant)),
+            Account::Monitor => Err(MysqlError::monitor_denied()),
         }
     }
 

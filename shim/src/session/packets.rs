@@ -55,6 +55,15 @@ pub fn err(error: &MysqlError) -> Vec<u8> {
     buf
 }
 
+/// `ERR_Packet` without the SQLSTATE marker, for errors sent before the client announced
+/// CLIENT_PROTOCOL_41 (MySQL sends "Too many connections" this way; clients show HY000).
+pub fn err_pre41(error: &MysqlError) -> Vec<u8> {
+    let mut buf = vec![0xFF];
+    buf.extend_from_slice(&error.code.to_le_bytes());
+    buf.extend_from_slice(error.message.as_bytes());
+    buf
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,22 +2,33 @@
 
 use std::future::Future;
 
+use agent_api::catalog::ColumnInfo;
 use agent_api::flashback::FlashbackResponse;
 use agent_api::ClientError;
 use futures_util::StreamExt;
 use mysql_common::io::BufMutExt;
+use mysql_common::packets::Column;
 use tracing::{info_span, Instrument};
 
 use super::Session;
 use crate::backend::mysql_error;
 use crate::chatter::{self, ChatterReply, TextResult};
-use crate::classify::{classify, truncate, ClassifyError, FlashbackQuery, ShimStatement};
-use crate::encode::{column_definition, text};
+use crate::classify::{classify, truncate, Chatter, ClassifyError, FlashbackQuery, ShimStatement};
+use crate::encode::{binary, column_definition, text};
 use crate::error::MysqlError;
-use crate::plan::{filter, now_us, plan_flashback, resolve, FlashbackPlan, PlanError};
+use crate::plan::{filter, plan_flashback, FlashbackPlan, PlanError};
+
+/// How result rows are encoded: text for COM_QUERY, binary for COM_STMT_EXECUTE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RowFormat {
+    /// `ProtocolText::ResultsetRow`.
+    Text,
+    /// `ProtocolBinary::ResultsetRow`.
+    Binary,
+}
 
 /// How a command ended when it did not produce a reply of its own.
-enum Failure {
+pub(super) enum Failure {
     /// Answer with this ERR packet.
     Mysql(MysqlError),
     /// The client went away while the backend worked; nothing to answer.
@@ -56,20 +67,53 @@ impl Session {
     pub(super) async fn query(&mut self, body: &[u8]) -> std::io::Result<()> {
         let sql = String::from_utf8_lossy(body).into_owned();
         let span = info_span!("query", sql = %truncate(&sql));
-        self.run_query(&sql).instrument(span).await
+        self.run_query(&sql, RowFormat::Text).instrument(span).await
     }
 
-    async fn run_query(&mut self, sql: &str) -> std::io::Result<()> {
+    /// Classifies and answers one statement, rows in `format`.
+    pub(super) async fn run_query(&mut self, sql: &str, format: RowFormat) -> std::io::Result<()> {
         let statement = match classify(sql) {
             Ok(statement) => statement,
-            Err(e) => return self.send_err(&e.into()).await,
+            Err(e) => {
+                self.state.warnings.clear();
+                return self.send_err(&e.into()).await;
+            }
         };
-        let outcome = match statement {
-            ShimStatement::Chatter(chatter) => match chatter::answer(&chatter, &mut self.state) {
-                Ok(reply) => return self.send_chatter(reply).await,
-                Err(e) => Err(Failure::Mysql(e)),
-            },
-            ShimStatement::Flashback(query) => self.flashback(&query).await,
+        if matches!(self.account, crate::server::Account::Monitor)
+            && !super::lifecycle::monitor_may_run(&statement)
+        {
+            return self.send_err(&MysqlError::monitor_denied()).await;
+        }
+        // Every statement but SHOW WARNINGS starts a fresh warning list (MySQL's diagnostics area).
+        if statement != ShimStatement::Chatter(Chatter::ShowWarnings) {
+            self.state.warnings.clear();
+        }
+        let timeout = self.shared.limits.query_timeout;
+        let work = async {
+            match statement {
+                ShimStatement::Chatter(chatter) => match chatter::answer(&chatter, &mut self.state)
+                {
+                    Ok(reply) => self
+                        .send_chatter(reply, format)
+                        .await
+                        .map_err(|_| Failure::Disconnected),
+                    Err(e) => Err(Failure::Mysql(e)),
+                },
+                ShimStatement::Flashback(query) => self.flashback(&query, format).await,
+                ShimStatement::Snapshot(query) => self.snapshot(&query, format).await,
+                ShimStatement::Diff(query) => self.diff(&query, format).await,
+                ShimStatement::Catalog(query) => self.catalog(&query, format).await,
+                ShimStatement::InformationSchema(query) => {
+                    self.information_schema(&query, format).await
+                }
+            }
+        };
+        let outcome = match timeout {
+            None => work.await,
+            Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                let written = crate::plan::reads::format_window(limit);
+                Err(Failure::Mysql(MysqlError::query_timeout(&written)))
+            }),
         };
         match outcome {
             Ok(()) => Ok(()),
@@ -78,7 +122,11 @@ impl Session {
         }
     }
 
-    async fn send_chatter(&mut self, reply: ChatterReply) -> std::io::Result<()> {
+    pub(super) async fn send_chatter(
+        &mut self,
+        reply: ChatterReply,
+        format: RowFormat,
+    ) -> std::io::Result<()> {
         match reply {
             ChatterReply::Ok => self.send_ok().await,
             ChatterReply::Rows(TextResult { columns, rows }) => {
@@ -86,11 +134,9 @@ impl Session {
                 let mut buf = Vec::new();
                 for row in rows {
                     buf.clear();
-                    for cell in row {
-                        match cell {
-                            Some(text) => buf.put_lenenc_str(text.as_bytes()),
-                            None => buf.push(text::NULL),
-                        }
+                    match format {
+                        RowFormat::Text => text_cells(&mut buf, &row),
+                        RowFormat::Binary => binary_cells(&mut buf, &row, &columns),
                     }
                     self.writer.write(&buf).await?;
                 }
@@ -99,30 +145,22 @@ impl Session {
         }
     }
 
-    async fn flashback(&mut self, query: &FlashbackQuery) -> Result<(), Failure> {
-        let schema = query
-            .schema
-            .clone()
-            .or_else(|| self.state.database.clone())
-            .ok_or(PlanError::NoDatabase)?;
-        let server_id = self.tenant.config.server_id;
-        let backend = self.tenant.backend.clone();
-        let table = self
-            .until_disconnect(backend.table(server_id, &schema, &query.table))
-            .await?
-            .map_err(|e| mysql_error(&e))?
-            .ok_or_else(|| PlanError::NoSuchTable {
-                schema: schema.clone(),
-                table: query.table.clone(),
-            })?;
-        let as_of_us = resolve(&query.as_of, self.state.time_zone, now_us());
+    async fn flashback(
+        &mut self,
+        query: &FlashbackQuery,
+        format: RowFormat,
+    ) -> Result<(), Failure> {
+        let (tenant, table) = self.read_target(query).await?;
+        let server_id = tenant.config.server_id;
+        let backend = tenant.backend.clone();
+        let as_of_us = self.as_of_us(query)?;
         let plan = plan_flashback(query, &table, server_id, as_of_us)?;
         tracing::debug!(request = ?plan.request, "flashback");
         let response = self
             .until_disconnect(backend.flashback(&plan.request))
             .await?
             .map_err(|e: ClientError| mysql_error(&e))?;
-        self.send_flashback(&plan, &table.primary_key, response)
+        self.send_flashback(&plan, &table.primary_key, response, format)
             .await
             .map_err(|_| Failure::Disconnected)
     }
@@ -132,6 +170,7 @@ impl Session {
         plan: &FlashbackPlan,
         primary_key: &[String],
         response: FlashbackResponse,
+        format: RowFormat,
     ) -> Result<(), Failure> {
         let columns = &response.columns;
         let picks: Vec<(usize, String)> = match &plan.projection {
@@ -180,10 +219,18 @@ impl Session {
         let mut buf = Vec::new();
         for row in rows {
             buf.clear();
-            let values = picks
+            let cells: Vec<_> = picks
                 .iter()
-                .map(|(i, _)| (row.get(*i).unwrap_or(&agent_api::Value::Null), &columns[*i]));
-            text::write_row(&mut buf, values);
+                .zip(&definitions)
+                .map(|((i, _), d)| {
+                    (
+                        row.get(*i).unwrap_or(&agent_api::Value::Null),
+                        &columns[*i],
+                        d,
+                    )
+                })
+                .collect();
+            encode_row(&mut buf, &cells, format);
             self.writer.write(&buf).await.map_err(io)?;
         }
         self.send_end_of_rows(self.warning_count())
@@ -193,7 +240,10 @@ impl Session {
 
     /// Awaits `work`, watching the socket meanwhile: a client that disconnects cancels the work
     /// (the future is dropped); a pipelined packet is kept for the next command.
-    async fn until_disconnect<T>(&mut self, work: impl Future<Output = T>) -> Result<T, Failure> {
+    pub(super) async fn until_disconnect<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+    ) -> Result<T, Failure> {
         tokio::pin!(work);
         loop {
             tokio::select! {
@@ -203,6 +253,48 @@ impl Session {
                     _ => return Err(Failure::Disconnected),
                 },
             }
+        }
+    }
+}
+
+/// A chatter row as text cells.
+fn text_cells(buf: &mut Vec<u8>, row: &[Option<String>]) {
+    for cell in row {
+        match cell {
+            Some(text) => buf.put_lenenc_str(text.as_bytes()),
+            None => buf.push(text::NULL),
+        }
+    }
+}
+
+/// A chatter row in the binary protocol: integer columns carry their parsed value.
+fn binary_cells(buf: &mut Vec<u8>, row: &[Option<String>], columns: &[Column]) {
+    let values: Vec<agent_api::Value> = row
+        .iter()
+        .map(|cell| match cell {
+            None => agent_api::Value::Null,
+            Some(text) => match text.parse::<i64>() {
+                Ok(n) => agent_api::Value::Int(n),
+                Err(_) => agent_api::Value::Text(text.clone()),
+            },
+        })
+        .collect();
+    let pairs: Vec<_> = values.iter().zip(columns).collect();
+    binary::write_row(buf, &pairs);
+}
+
+/// Appends one row of agent values in `format`: each cell is the value, its column metadata
+/// (text rendering) and its column definition (binary type).
+pub(super) fn encode_row(
+    buf: &mut Vec<u8>,
+    cells: &[(&agent_api::Value, &ColumnInfo, &Column)],
+    format: RowFormat,
+) {
+    match format {
+        RowFormat::Text => text::write_row(buf, cells.iter().map(|(v, c, _)| (*v, *c))),
+        RowFormat::Binary => {
+            let pairs: Vec<_> = cells.iter().map(|(v, _, d)| (*v, *d)).collect();
+            binary::write_row(buf, &pairs);
         }
     }
 }

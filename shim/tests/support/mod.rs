@@ -6,9 +6,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use agent_api::catalog::{ColumnInfo, DataType, TableInfo};
-use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyPredicate};
+use agent_api::diff::{ChangeRow, ChangeType, DiffRequest, DiffResponse};
+use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyBound, KeyPredicate};
+use agent_api::snapshot::{SnapshotHeader, SnapshotRequest};
 use agent_api::{ClientError, ErrorBody, ErrorCode, Value};
-use dbtrail_shim::backend::Backend;
+use dbtrail_shim::backend::{Backend, Snapshot};
 use dbtrail_shim::config::Config;
 use dbtrail_shim::server::{Server, Shared};
 use futures_util::future::BoxFuture;
@@ -22,11 +24,21 @@ pub const ID_5XX: i64 = 9002;
 pub const ID_4XX: i64 = 9003;
 pub const ID_FAILURE: i64 = 9004;
 pub const ID_GAP: i64 = 9005;
+/// A snapshot whose range starts here fails after three rows.
+pub const ID_CUT: i64 = 9006;
+/// A flashback of this id answers after 3 s.
+pub const ID_SLOW: i64 = 9007;
+/// Rows of the fake `_snapshot.orders`: ids 1..=SNAPSHOT_ROWS.
+pub const SNAPSHOT_ROWS: i64 = 5000;
 
 #[derive(Default)]
 pub struct FakeBackend {
     /// Every flashback request received.
     pub requests: Mutex<Vec<FlashbackRequest>>,
+    /// Every diff request received.
+    pub diffs: Mutex<Vec<DiffRequest>>,
+    /// Every snapshot request received.
+    pub snapshots: Mutex<Vec<SnapshotRequest>>,
 }
 
 fn column(name: &str, data_type: DataType, nullable: bool) -> ColumnInfo {
@@ -76,7 +88,7 @@ pub fn orders() -> TableInfo {
     }
 }
 
-fn row(id: i64) -> Vec<Value> {
+pub fn row(id: i64) -> Vec<Value> {
     let note = match id {
         42 => Value::Null,
         43 => Value::Text(String::new()),
@@ -126,13 +138,12 @@ impl Backend for FakeBackend {
     fn tables<'a>(
         &'a self,
         _server_id: u32,
-        schema: &'a str,
+        schema: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<TableInfo>, ClientError>> {
         Box::pin(async move {
-            Ok(if schema == "shop" {
-                vec![orders()]
-            } else {
-                Vec::new()
+            Ok(match schema {
+                Some("shop") | None => vec![orders()],
+                Some(_) => Vec::new(),
             })
         })
     }
@@ -143,6 +154,9 @@ impl Backend for FakeBackend {
     ) -> BoxFuture<'a, Result<FlashbackResponse, ClientError>> {
         Box::pin(async move {
             self.requests.lock().expect("lock").push(request.clone());
+            if first_key(&request.key) == Some(ID_SLOW) {
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            }
             let ids: Vec<i64> = match &request.key {
                 KeyPredicate::In(keys) => keys
                     .iter()
@@ -169,6 +183,106 @@ impl Backend for FakeBackend {
             })
         })
     }
+
+    fn diff<'a>(
+        &'a self,
+        request: &'a DiffRequest,
+    ) -> BoxFuture<'a, Result<DiffResponse, ClientError>> {
+        Box::pin(async move { self.diff_answer(request) })
+    }
+
+    fn snapshot<'a>(
+        &'a self,
+        request: &'a SnapshotRequest,
+    ) -> BoxFuture<'a, Result<Snapshot, ClientError>> {
+        Box::pin(async move { self.snapshot_answer(request) })
+    }
+}
+
+fn first_key(key: &KeyPredicate) -> Option<i64> {
+    let value = match key {
+        KeyPredicate::In(keys) => keys.first()?.first()?,
+        KeyPredicate::Range {
+            lower: Some(KeyBound { key, .. }),
+            ..
+        } => key.first()?,
+        KeyPredicate::Range { .. } => return None,
+    };
+    match value {
+        Value::Int(n) => Some(*n),
+        _ => None,
+    }
+}
+
+/// Two changes of key `id`: its insert at 09:00:00 UTC and an update of `note` at 09:11:58.5.
+fn changes(id: i64) -> Vec<ChangeRow> {
+    let mut before = row(id);
+    before[3] = Value::Text("old".into());
+    vec![
+        ChangeRow {
+            event_time_us: 1_777_280_400_000_000,
+            event_type: ChangeType::Insert,
+            seq: 1,
+            gtid: None,
+            binlog_file: "binlog.000001".into(),
+            binlog_pos: 4_000,
+            changed_columns: orders().columns.iter().map(|c| c.name.clone()).collect(),
+            row_before: None,
+            row_after: Some(before.clone()),
+        },
+        ChangeRow {
+            event_time_us: 1_777_281_118_500_000,
+            event_type: ChangeType::Update,
+            seq: 2,
+            gtid: Some("0-1-2".into()),
+            binlog_file: "binlog.000001".into(),
+            binlog_pos: 18_446_744_073_709_551_615,
+            changed_columns: vec!["note".into()],
+            row_before: Some(before),
+            row_after: Some(row(id)),
+        },
+    ]
+}
+
+impl FakeBackend {
+    fn diff_answer(&self, request: &DiffRequest) -> Result<DiffResponse, ClientError> {
+        self.diffs.lock().expect("lock").push(request.clone());
+        let id = first_key(&request.key).unwrap_or(0);
+        if let Some(e) = failure(id) {
+            return Err(e);
+        }
+        Ok(DiffResponse {
+            success: true,
+            columns: orders().columns,
+            changes: changes(id),
+            warnings: Vec::new(),
+        })
+    }
+
+    fn snapshot_answer(&self, request: &SnapshotRequest) -> Result<Snapshot, ClientError> {
+        self.snapshots.lock().expect("lock").push(request.clone());
+        let start = request.key.as_ref().and_then(first_key).unwrap_or(1);
+        if let Some(e) = failure(start).filter(|_| start != ID_CUT) {
+            return Err(e);
+        }
+        let header = SnapshotHeader {
+            success: true,
+            columns: orders().columns,
+            seq: 7,
+            warnings: vec!["baseline of 2026-04-27 00:00 used".into()],
+        };
+        let rows: futures_util::stream::BoxStream<'static, _> = if start == ID_CUT {
+            let cut = ClientError::Unreachable("snapshot stream cut after 3 rows".into());
+            let items: Vec<Result<Vec<Value>, ClientError>> =
+                vec![Ok(row(1)), Ok(row(2)), Ok(row(3)), Err(cut)];
+            Box::pin(futures_util::stream::iter(items))
+        } else {
+            Box::pin(futures_util::stream::iter(
+                (start..=SNAPSHOT_ROWS).map(|id| Ok(row(id))),
+            ))
+        };
+        Ok(Snapshot { header, rows })
+    }
 }
 
 pub struct TestServer {
@@ -178,8 +292,13 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with("").await
+    }
+
+    /// A server whose shim.yaml also holds `extra` (top-level YAML lines).
+    pub async fn start_with(extra: &str) -> TestServer {
         let yaml = format!(
-            "listen: 127.0.0.1:0\nagent_url: http://127.0.0.1:1\ntenants:\n  - {{ mysql_user: {USER}, mysql_password: {PASSWORD}, server_id: 7 }}\n  - {{ mysql_user: hashed, mysql_password: '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9', server_id: 7 }}\n"
+            "listen: 127.0.0.1:0\nagent_url: http://127.0.0.1:1\ntenants:\n  - {{ mysql_user: {USER}, mysql_password: {PASSWORD}, server_id: 7 }}\n  - {{ mysql_user: hashed, mysql_password: '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9', server_id: 7 }}\n  - {{ mysql_user: narrow, mysql_password: n, server_id: 7, allowed_schemas: [crm] }}\n{extra}"
         );
         let config = Config::from_yaml(&yaml, &|_| None).expect("config");
         let backend = Arc::new(FakeBackend::default());

@@ -1,0 +1,324 @@
+//! The virtual catalog: `SHOW DATABASES`, `SHOW [FULL] TABLES`, `SHOW [FULL] COLUMNS` /
+//! `DESCRIBE`, `SHOW CREATE TABLE`, `SHOW KEYS`, `SHOW TABLE STATUS`, answered from the agent's
+//! `GET /v1/tables` with MySQL 8.0's column sets, so BI table pickers can browse
+//! `_flashback.<t>` like a real schema.
+//!
+//! A virtual schema name (`_flashback`, `_snapshot`, `_diff`) stands for the current database:
+//! `_flashback.orders` after `USE shop` is `shop.orders` as of a time.
+
+use agent_api::catalog::{ColumnInfo, TableInfo};
+
+use super::show::{like, table};
+use super::TextResult;
+use crate::classify::{CatalogQuery, NameFilter};
+use crate::encode::SimpleType;
+use crate::error::MysqlError;
+
+/// The schemas the shim serves in front of every captured one.
+pub const VIRTUAL_SCHEMAS: [&str; 3] = ["_flashback", "_snapshot", "_diff"];
+
+fn is_virtual(schema: &str) -> bool {
+    VIRTUAL_SCHEMAS
+        .iter()
+        .any(|v| v.eq_ignore_ascii_case(schema))
+}
+
+/// The captured schema a catalog query reads: the one written, or the current database when
+/// none or a virtual one is written. `None` for `SHOW DATABASES` (every schema).
+pub fn source_schema(
+    query: &CatalogQuery,
+    current: Option<&str>,
+) -> Result<Option<String>, MysqlError> {
+    let written = match query {
+        CatalogQuery::Databases { .. } => return Ok(None),
+        CatalogQuery::Tables { schema, .. }
+        | CatalogQuery::Columns { schema, .. }
+        | CatalogQuery::CreateTable { schema, .. }
+        | CatalogQuery::Keys { schema, .. }
+        | CatalogQuery::TableStatus { schema } => schema.as_deref(),
+    };
+    match written {
+        Some(s) if !is_virtual(s) => Ok(Some(s.to_owned())),
+        _ => current
+            .filter(|c| !is_virtual(c))
+            .map(|c| Some(c.to_owned()))
+            .ok_or_else(MysqlError::no_database),
+    }
+}
+
+/// Answers `query` from `tables` (those of the source schema, or all for `SHOW DATABASES`).
+/// `current` is the session database, for the `Tables_in_<db>` header.
+pub fn answer(
+    query: &CatalogQuery,
+    tables: &[TableInfo],
+    current: Option<&str>,
+) -> Result<TextResult, MysqlError> {
+    match query {
+        CatalogQuery::Databases { like: filter } => Ok(databases(filter, tables)),
+        CatalogQuery::Tables {
+            schema,
+            full,
+            like: filter,
+        } => {
+            let shown = schema.as_deref().or(current).unwrap_or("");
+            Ok(table_names(shown, *full, filter, tables))
+        }
+        CatalogQuery::Columns {
+            table: name, full, ..
+        } => find(tables, name).map(|t| columns(t, *full)),
+        CatalogQuery::CreateTable { table: name, .. } => find(tables, name).map(create_table),
+        CatalogQuery::Keys { table: name, .. } => find(tables, name).map(keys),
+        CatalogQuery::TableStatus { .. } => Ok(table_status(tables)),
+    }
+}
+
+fn find<'a>(tables: &'a [TableInfo], name: &str) -> Result<&'a TableInfo, MysqlError> {
+    tables
+        .iter()
+        .find(|t| t.name == name)
+        .or_else(|| tables.iter().find(|t| t.name.eq_ignore_ascii_case(name)))
+        .ok_or_else(|| {
+            let schema = tables.first().map_or("", |t| t.schema.as_str());
+            MysqlError::no_such_table(schema, name)
+        })
+}
+
+fn text(s: &str) -> Option<String> {
+    Some(s.to_owned())
+}
+
+fn databases(filter: &NameFilter, tables: &[TableInfo]) -> TextResult {
+    let mut names: Vec<&str> = VIRTUAL_SCHEMAS.to_vec();
+    for t in tables {
+        if !names.contains(&t.schema.as_str()) {
+            names.push(&t.schema);
+        }
+    }
+    let rows = names
+        .into_iter()
+        .filter(|n| like(filter, n))
+        .map(|n| vec![text(n)])
+        .collect();
+    table(&[("Database", SimpleType::Text)], rows)
+}
+
+fn table_names(shown: &str, full: bool, filter: &NameFilter, tables: &[TableInfo]) -> TextResult {
+    let header = format!("Tables_in_{shown}");
+    let rows = tables
+        .iter()
+        .filter(|t| like(filter, &t.name))
+        .map(|t| {
+            let mut row = vec![text(&t.name)];
+            if full {
+                row.push(text("BASE TABLE"));
+            }
+            row
+        })
+        .collect();
+    let mut columns = vec![(header.as_str(), SimpleType::Text)];
+    if full {
+        columns.push(("Table_type", SimpleType::Text));
+    }
+    table(&columns, rows)
+}
+
+/// `COLUMN_TYPE` as MySQL prints it, e.g. `decimal(12,2)`.
+fn column_type(c: &ColumnInfo) -> String {
+    if c.column_type.is_empty() {
+        c.data_type.sql_name().to_owned()
+    } else {
+        c.column_type.clone()
+    }
+}
+
+fn is_pk(t: &TableInfo, column: &str) -> bool {
+    t.primary_key.iter().any(|k| k.eq_ignore_ascii_case(column))
+}
+
+/// Collation name of a string column (utf8mb4's default when the id is not one the shim names).
+fn collation(c: &ColumnInfo) -> Option<String> {
+    c.charset.as_ref()?;
+    let name = match c.collation_id {
+        Some(45) => "utf8mb4_general_ci",
+        Some(46) => "utf8mb4_bin",
+        Some(224) => "utf8mb4_unicode_ci",
+        Some(8) => "latin1_swedish_ci",
+        Some(63) => "binary",
+        _ => "utf8mb4_0900_ai_ci",
+    };
+    text(name)
+}
+
+/// `SHOW [FULL] COLUMNS`: `Field, Type, [Collation,] Null, Key, Default, Extra[, Privileges,
+/// Comment]`. Defaults are not in the agent's metadata: NULL.
+fn columns(t: &TableInfo, full: bool) -> TextResult {
+    let rows = t
+        .columns
+        .iter()
+        .map(|c| {
+            let mut row = vec![text(&c.name), Some(column_type(c))];
+            if full {
+                row.push(collation(c));
+            }
+            row.push(text(if c.nullable { "YES" } else { "NO" }));
+            row.push(text(if is_pk(t, &c.name) { "PRI" } else { "" }));
+            row.push(None);
+            row.push(text(""));
+            if full {
+                row.push(text("select"));
+                row.push(text(""));
+            }
+            row
+        })
+        .collect();
+    let names: &[&str] = if full {
+        &[
+            "Field",
+            "Type",
+            "Collation",
+            "Null",
+            "Key",
+            "Default",
+            "Extra",
+            "Privileges",
+            "Comment",
+        ]
+    } else {
+        &["Field", "Type", "Null", "Key", "Default", "Extra"]
+    };
+    let columns: Vec<_> = names.iter().map(|n| (*n, SimpleType::Text)).collect();
+    table(&columns, rows)
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// `SHOW CREATE TABLE`: `Table`, `Create Table` with MySQL-shaped DDL (one column per line,
+/// `PRIMARY KEY`, `ENGINE=InnoDB`), as SQLAlchemy's reflection regexes expect.
+fn create_table(t: &TableInfo) -> TextResult {
+    let mut lines: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            let null = if c.nullable {
+                "DEFAULT NULL"
+            } else {
+                "NOT NULL"
+            };
+            format!("  {} {} {null}", quote_ident(&c.name), column_type(c))
+        })
+        .collect();
+    if !t.primary_key.is_empty() {
+        let key: Vec<String> = t.primary_key.iter().map(|k| quote_ident(k)).collect();
+        lines.push(format!("  PRIMARY KEY ({})", key.join(",")));
+    }
+    let ddl = format!(
+        "CREATE TABLE {} (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci",
+        quote_ident(&t.name),
+        lines.join(",\n")
+    );
+    table(
+        &[
+            ("Table", SimpleType::Text),
+            ("Create Table", SimpleType::Text),
+        ],
+        vec![vec![text(&t.name), Some(ddl)]],
+    )
+}
+
+/// `SHOW KEYS`: MySQL 8.0's 15 columns, one row per primary-key column.
+fn keys(t: &TableInfo) -> TextResult {
+    let rows = t
+        .primary_key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            vec![
+                text(&t.name),
+                Some("0".into()),
+                text("PRIMARY"),
+                Some((i + 1).to_string()),
+                text(k),
+                text("A"),
+                None,
+                None,
+                None,
+                text(""),
+                text("BTREE"),
+                text(""),
+                text(""),
+                text("YES"),
+                None,
+            ]
+        })
+        .collect();
+    let names = [
+        "Table",
+        "Non_unique",
+        "Key_name",
+        "Seq_in_index",
+        "Column_name",
+        "Collation",
+        "Cardinality",
+        "Sub_part",
+        "Packed",
+        "Null",
+        "Index_type",
+        "Comment",
+        "Index_comment",
+        "Visible",
+        "Expression",
+    ];
+    let columns: Vec<_> = names
+        .iter()
+        .map(|n| match *n {
+            "Non_unique" | "Seq_in_index" => (*n, SimpleType::Int),
+            _ => (*n, SimpleType::Text),
+        })
+        .collect();
+    table(&columns, rows)
+}
+
+/// `SHOW TABLE STATUS`: MySQL 8.0's 18 columns; sizes and times are unknown (NULL).
+fn table_status(tables: &[TableInfo]) -> TextResult {
+    let rows = tables
+        .iter()
+        .map(|t| {
+            let mut row = vec![
+                text(&t.name),
+                text("InnoDB"),
+                Some("10".into()),
+                text("Dynamic"),
+            ];
+            row.extend(std::iter::repeat_n(None, 10));
+            row.extend([text("utf8mb4_0900_ai_ci"), None, text(""), text("")]);
+            row
+        })
+        .collect();
+    let names = [
+        "Name",
+        "Engine",
+        "Version",
+        "Row_format",
+        "Rows",
+        "Avg_row_length",
+        "Data_length",
+        "Max_data_length",
+        "Index_length",
+        "Data_free",
+        "Auto_increment",
+        "Create_time",
+        "Update_time",
+        "Check_time",
+        "Collation",
+        "Checksum",
+        "Create_options",
+        "Comment",
+    ];
+    let columns: Vec<_> = names.iter().map(|n| (*n, SimpleType::Text)).collect();
+    table(&columns, rows)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,237 @@
+//! What every virtual read needs before it asks the agent: the target table's metadata and the
+//! instant(s) it reads at; and the `_diff` read itself.
+
+use std::sync::Arc;
+
+use agent_api::catalog::{ColumnInfo, DataType, TableInfo};
+use agent_api::diff::{ChangeRow, ChangeType, DiffResponse};
+use agent_api::time::datetime_from_unix_micros;
+use agent_api::Value;
+
+use super::query::{Failure, RowFormat};
+use super::Session;
+use crate::backend::mysql_error;
+use crate::classify::time_literal::parse_time_literal;
+use crate::classify::{DiffQuery, FlashbackQuery, Literal, TimeExpr};
+use crate::encode::{column_definition, json};
+use crate::error::MysqlError;
+use crate::plan::reads::{plan_diff, DiffPlan, DIFF_COLUMNS};
+use crate::plan::{now_us, resolve, PlanError, TimeZone};
+use crate::server::Tenant;
+
+/// User variable holding the session's default `AS OF` time.
+const DEFAULT_AS_OF: &str = "@dbtrail_as_of";
+/// User variable that lifts the `_diff` window limit when ON.
+const ALLOW_WIDE_DIFF: &str = "@dbtrail_allow_wide_diff";
+
+impl Session {
+    /// The tenant and the current metadata of the table `query` reads (schema written, else the
+    /// current database).
+    pub(super) async fn read_target(
+        &mut self,
+        query: &FlashbackQuery,
+    ) -> Result<(Arc<Tenant>, TableInfo), Failure> {
+        let schema = query
+            .schema
+            .clone()
+            .or_else(|| self.state.database.clone())
+            .ok_or(PlanError::NoDatabase)?;
+        let tenant = self.tenant()?;
+        self.check_schema(&tenant, &schema)?;
+        let lookup = tenant
+            .backend
+            .table(tenant.config.server_id, &schema, &query.table);
+        let table = self
+            .until_disconnect(lookup)
+            .await?
+            .map_err(|e| mysql_error(&e))?
+            .ok_or_else(|| PlanError::NoSuchTable {
+                schema,
+                table: query.table.clone(),
+            })?;
+        Ok((tenant, table))
+    }
+
+    /// ERR 1044 unless the tenant's `allowed_schemas` lists `schema`.
+    pub(super) fn check_schema(&self, tenant: &Tenant, schema: &str) -> Result<(), MysqlError> {
+        if tenant.config.allows(schema) {
+            Ok(())
+        } else {
+            Err(MysqlError::schema_denied(
+                &self.state.user,
+                &self.state.host,
+                schema,
+            ))
+        }
+    }
+
+    /// The instant `query` reads at, µs since the epoch: its `AS OF`, else `@dbtrail_as_of`.
+    pub(super) fn as_of_us(&self, query: &FlashbackQuery) -> Result<i64, MysqlError> {
+        let time = match query.as_of {
+            Some(time) => time,
+            None => self
+                .default_as_of()?
+                .ok_or_else(|| MysqlError::as_of_required(&query.table))?,
+        };
+        Ok(self.instant(&time))
+    }
+
+    fn default_as_of(&self) -> Result<Option<TimeExpr>, MysqlError> {
+        let Some(value) = self.user_variable(DEFAULT_AS_OF) else {
+            return Ok(None);
+        };
+        match value {
+            Literal::Null => Ok(None),
+            Literal::Text(text) => parse_time_literal(text)
+                .map(Some)
+                .map_err(|e| MysqlError::bad_time(format!("@dbtrail_as_of: {e}"))),
+            other => Err(MysqlError::bad_time(format!(
+                "@dbtrail_as_of must be a quoted time, not {other:?}"
+            ))),
+        }
+    }
+
+    fn user_variable(&self, name: &str) -> Option<&Literal> {
+        let vars = &self.state.user_variables;
+        vars.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    fn instant(&self, time: &TimeExpr) -> i64 {
+        resolve(time, self.state.time_zone, now_us())
+    }
+
+    fn allow_wide_diff(&self) -> bool {
+        match self.user_variable(ALLOW_WIDE_DIFF) {
+            Some(Literal::Int(n)) => *n != 0,
+            Some(Literal::Text(t)) => {
+                ["on", "true", "1", "yes"].contains(&t.to_ascii_lowercase().as_str())
+            }
+            _ => false,
+        }
+    }
+
+    /// `_diff.<t> BETWEEN <a> AND <b> WHERE <pk predicate>`: one row per change.
+    pub(super) async fn diff(
+        &mut self,
+        query: &DiffQuery,
+        format: RowFormat,
+    ) -> Result<(), Failure> {
+        let (tenant, table) = self.read_target(&query.read).await?;
+        let window = (self.instant(&query.from), self.instant(&query.to));
+        let limits = (self.shared.limits.max_diff_window, self.allow_wide_diff());
+        let plan = plan_diff(query, &table, tenant.config.server_id, window, limits)?;
+        tracing::debug!(request = ?plan.request, "diff");
+        let response = self
+            .until_disconnect(tenant.backend.diff(&plan.request))
+            .await?
+            .map_err(|e| mysql_error(&e))?;
+        self.state.warnings = response
+            .warnings
+            .iter()
+            .map(|w| (1105, w.clone()))
+            .collect();
+        self.send_diff(&plan, &table.name, &response, format).await
+    }
+
+    async fn send_diff(
+        &mut self,
+        plan: &DiffPlan,
+        table: &str,
+        response: &DiffResponse,
+        format: RowFormat,
+    ) -> Result<(), Failure> {
+        let infos = diff_columns();
+        let picked: Vec<(&ColumnInfo, &str)> = plan
+            .projection
+            .iter()
+            .map(|(i, name)| (&infos[*i], name.as_str()))
+            .collect();
+        let definitions: Vec<_> = picked
+            .iter()
+            .map(|(info, name)| column_definition(info, table, name, false).with_schema(b"_diff"))
+            .collect();
+        let io = |_: std::io::Error| Failure::Disconnected;
+        self.send_columns(&definitions).await.map_err(io)?;
+        let limit = plan
+            .limit
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let zone = self.state.time_zone;
+        let mut buf = Vec::new();
+        for change in response.changes.iter().take(limit) {
+            let row = diff_row(change, &response.columns, zone);
+            let cells: Vec<_> = plan
+                .projection
+                .iter()
+                .zip(&picked)
+                .zip(&definitions)
+                .map(|(((i, _), (info, _)), def)| (&row[*i], *info, def))
+                .collect();
+            buf.clear();
+            super::query::encode_row(&mut buf, &cells, format);
+            self.writer.write(&buf).await.map_err(io)?;
+        }
+        self.send_end_of_rows(self.warning_count())
+            .await
+            .map_err(io)
+    }
+}
+
+/// The change columns as column metadata: `event_time` DATETIME(6), strings, `binlog_pos`
+/// BIGINT UNSIGNED, JSON documents.
+fn diff_columns() -> Vec<ColumnInfo> {
+    let column = |name: &str, data_type: DataType, nullable: bool| ColumnInfo {
+        name: name.into(),
+        data_type,
+        column_type: data_type.sql_name().into(),
+        unsigned: data_type == DataType::BigInt,
+        nullable,
+        length: match data_type {
+            DataType::VarChar => 255,
+            DataType::BigInt => 20,
+            _ => 0,
+        },
+        scale: if data_type == DataType::DateTime {
+            6
+        } else {
+            0
+        },
+        charset: (data_type == DataType::VarChar).then(|| "utf8mb4".into()),
+        collation_id: None,
+        elements: Vec::new(),
+    };
+    vec![
+        column(DIFF_COLUMNS[0], DataType::DateTime, false),
+        column(DIFF_COLUMNS[1], DataType::VarChar, false),
+        column(DIFF_COLUMNS[2], DataType::VarChar, true),
+        column(DIFF_COLUMNS[3], DataType::VarChar, false),
+        column(DIFF_COLUMNS[4], DataType::BigInt, false),
+        column(DIFF_COLUMNS[5], DataType::Json, false),
+        column(DIFF_COLUMNS[6], DataType::Json, true),
+        column(DIFF_COLUMNS[7], DataType::Json, true),
+    ]
+}
+
+/// One change as values of [`DIFF_COLUMNS`]; `event_time` as wall time in `zone`.
+fn diff_row(change: &ChangeRow, columns: &[ColumnInfo], zone: TimeZone) -> Vec<Value> {
+    let local_us = change.event_time_us + i64::from(zone.offset_secs) * 1_000_000;
+    let kind = match change.event_type {
+        ChangeType::Insert => "INSERT",
+        ChangeType::Update => "UPDATE",
+        ChangeType::Delete => "DELETE",
+    };
+    let image = |values: &Option<Vec<Value>>| {
+        values
+            .as_ref()
+            .map_or(Value::Null, |v| Value::Json(json::object(columns, v)))
+    };
+    vec![
+        Value::DateTime(datetime_from_unix_micros(local_us)),
+        Value::Text(kind.into()),
+        change.gtid.clone().map_or(Value::Null, Value::Text),
+        Value::Text(change.binlog_file.clone()),
+        Value::UInt(change.binlog_pos),
+        Value::Json(json::names(&change.changed_columns)),
+        image(&change.row_before),
+        image(&change.row_after),
+    ]
+}

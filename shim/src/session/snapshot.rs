@@ -1,0 +1,100 @@
+//! `_snapshot.<t> AS OF <time> [WHERE ...] [LIMIT n]`: the whole table streamed from the agent
+//! to the client row by row. Nothing is buffered beyond one row and the socket buffer; a cut
+//! stream or an agent failure after the first rows ends the result with an ERR packet (the
+//! client sees an error, never a short table). Reading stops at LIMIT.
+
+use futures_util::StreamExt;
+
+use super::query::{encode_row, Failure, RowFormat};
+use super::Session;
+use crate::backend::mysql_error;
+use crate::classify::FlashbackQuery;
+use crate::encode::column_definition;
+use crate::plan::filter;
+use crate::plan::reads::plan_snapshot;
+
+impl Session {
+    pub(super) async fn snapshot(
+        &mut self,
+        query: &FlashbackQuery,
+        format: RowFormat,
+    ) -> Result<(), Failure> {
+        let (tenant, table) = self.read_target(query).await?;
+        let as_of_us = self.as_of_us(query)?;
+        let plan = plan_snapshot(query, &table, tenant.config.server_id, as_of_us)?;
+        tracing::debug!(request = ?plan.request, "snapshot");
+        let mut snapshot = self
+            .until_disconnect(tenant.backend.snapshot(&plan.request))
+            .await?
+            .map_err(|e| mysql_error(&e))?;
+        let columns = snapshot.header.columns.clone();
+        let picks: Vec<(usize, String)> = match &plan.projection {
+            None => columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (i, c.name.clone()))
+                .collect(),
+            Some(list) => list
+                .iter()
+                .map(|(name, output)| {
+                    columns
+                        .iter()
+                        .position(|c| c.name.eq_ignore_ascii_case(name))
+                        .map(|i| (i, output.clone()))
+                        .ok_or_else(|| crate::error::MysqlError::unknown_column(name, "field list"))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let is_pk = |name: &str| {
+            table
+                .primary_key
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(name))
+        };
+        let definitions: Vec<_> = picks
+            .iter()
+            .map(|(i, name)| {
+                let c = &columns[*i];
+                column_definition(c, &table.name, name, is_pk(&c.name)).with_schema(b"_snapshot")
+            })
+            .collect();
+        self.state.warnings = snapshot
+            .header
+            .warnings
+            .iter()
+            .map(|w| (1105, w.clone()))
+            .collect();
+        let io = |_: std::io::Error| Failure::Disconnected;
+        self.send_columns(&definitions).await.map_err(io)?;
+        let mut left = plan.limit.unwrap_or(u64::MAX);
+        let mut buf = Vec::new();
+        while left > 0 {
+            let row = match snapshot.rows.next().await {
+                None => break,
+                Some(Ok(row)) => row,
+                Some(Err(e)) => return Err(Failure::Mysql(mysql_error(&e))),
+            };
+            if !filter::row_matches(&plan.filters, &columns, &row) {
+                continue;
+            }
+            let cells: Vec<_> = picks
+                .iter()
+                .zip(&definitions)
+                .map(|((i, _), d)| {
+                    (
+                        row.get(*i).unwrap_or(&agent_api::Value::Null),
+                        &columns[*i],
+                        d,
+                    )
+                })
+                .collect();
+            buf.clear();
+            encode_row(&mut buf, &cells, format);
+            self.writer.write(&buf).await.map_err(io)?;
+            left -= 1;
+        }
+        self.send_end_of_rows(self.warning_count())
+            .await
+            .map_err(io)
+    }
+}
