@@ -124,6 +124,8 @@ step() {
   sleep 1.2
 }
 say "Making history on shop.orders (times are UTC)"
+START=$(now6)
+sleep 1.2
 step "INSERT INTO shop.orders VALUES (42, 'alice', 10.00, 'new')"
 step "UPDATE shop.orders SET price = 12.50 WHERE id = 42"
 step "UPDATE shop.orders SET price = 0.00, status = 'paid' WHERE id = 42"
@@ -136,6 +138,10 @@ for i in 0 1 2; do
   say "Through dbtrail-shim (port $SHIM_PORT): the order as it was at ${TIMES[i]}"
   on_shim -D shop -e "SELECT * FROM _flashback.orders AS OF '${TIMES[i]}' WHERE id = 42"
 done
+say "Every change to the order in the window, with its binlog coordinates (_diff)"
+on_shim -D shop -e "SELECT event_time, event_type, gtid, changed_columns, row_after FROM _diff.orders BETWEEN '$START' AND '$(now6)' WHERE id = 42"
+say "The whole table as it was at ${TIMES[1]} (_snapshot)"
+on_shim -D shop -e "SELECT * FROM _snapshot.orders AS OF '${TIMES[1]}'"
 say "Try it yourself while this shell waits (Ctrl-C or Enter ends the demo):"
 echo "  mariadb --protocol=TCP -h127.0.0.1 -P$SHIM_PORT -uapp -papp -D shop"
 echo "  SELECT * FROM _flashback.orders AS OF '${TIMES[1]}' WHERE id = 42;"
