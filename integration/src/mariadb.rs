@@ -222,8 +222,33 @@ fn running_as_root() -> bool {
         .unwrap_or(false)
 }
 
-/// `mariadb-install-db` into `<dir>` (datadir = the temp dir itself).
+/// `mariadb-install-db` into `<dir>` (datadir = the temp dir itself). Installs run one at a time
+/// within a test binary and are retried twice on a fresh directory: parallel bootstraps on a loaded
+/// 2-core machine were seen to fail now and then without a usable log.
 fn install_db(dir: &Path) -> Result<()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let mut last = None;
+    for _ in 0..3 {
+        match install_db_once(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                for entry in std::fs::read_dir(dir)?.flatten() {
+                    let path = entry.path();
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                }
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("{INSTALL_DB} failed")))
+}
+
+fn install_db_once(dir: &Path) -> Result<()> {
     let out = Command::new(INSTALL_DB)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", dir.display()))
