@@ -24,6 +24,11 @@ struct Cli {
 
 const EX_CONFIG: u8 = 78;
 
+/// Capture decodes and frees many small values per row; mimalloc measured markedly cheaper than
+/// glibc malloc on that pattern (allocation was ~43% of capture CPU in profiles).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -33,26 +33,26 @@ pub fn decode(bytes: &[u8], precision: u8, scale: u8) -> Option<String> {
     let intg = usize::from(precision.saturating_sub(scale));
     let frac = usize::from(scale);
     let mut pos = 0;
-    let mut int_digits = String::new();
+    let mut int_digits = String::with_capacity(usize::from(precision));
     let lead = intg % DIG_PER_DEC;
     if lead > 0 {
         let n = DIG2BYTES[lead];
-        int_digits.push_str(&format!("{:0lead$}", be_uint(&buf[pos..pos + n])));
+        push_digits(&mut int_digits, be_uint(&buf[pos..pos + n]), lead);
         pos += n;
     }
     for _ in 0..intg / DIG_PER_DEC {
-        int_digits.push_str(&format!("{:09}", be_uint(&buf[pos..pos + 4])));
+        push_digits(&mut int_digits, be_uint(&buf[pos..pos + 4]), 9);
         pos += 4;
     }
-    let mut frac_digits = String::new();
+    let mut frac_digits = String::with_capacity(usize::from(scale));
     for _ in 0..frac / DIG_PER_DEC {
-        frac_digits.push_str(&format!("{:09}", be_uint(&buf[pos..pos + 4])));
+        push_digits(&mut frac_digits, be_uint(&buf[pos..pos + 4]), 9);
         pos += 4;
     }
     let tail = frac % DIG_PER_DEC;
     if tail > 0 {
         let n = DIG2BYTES[tail];
-        frac_digits.push_str(&format!("{:0tail$}", be_uint(&buf[pos..pos + n])));
+        push_digits(&mut frac_digits, be_uint(&buf[pos..pos + n]), tail);
     }
     let int_part = int_digits.trim_start_matches('0');
     let int_part = if int_part.is_empty() { "0" } else { int_part };
@@ -130,6 +130,17 @@ fn push_group(out: &mut Vec<u8>, digits: &str) {
     let n = DIG2BYTES[digits.len()];
     let value: u32 = digits.parse().unwrap_or(0);
     out.extend_from_slice(&value.to_be_bytes()[4 - n..]);
+}
+
+/// Appends `value` as exactly `width` decimal digits (zero-padded), without allocating.
+fn push_digits(out: &mut String, value: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut v = value;
+    for d in digits[..width].iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend(digits[..width].iter().map(|&b| char::from(b)));
 }
 
 fn be_uint(bytes: &[u8]) -> u32 {

@@ -265,7 +265,6 @@ impl Index {
         let db = Database::builder(dir)
             .max_write_buffer_size(Some(WRITE_BUFFER_BYTES))
             .cache_size(64 << 20)
-            .journal_compression(CompressionType::Lz4)
             .open()?;
         // Row images compress well (repeated values across versions of a key): LZ4 on every level,
         // not only the deeper ones as fjall's default does.
