@@ -267,17 +267,26 @@ impl SpecialType {
     }
 }
 
-/// Switches BINARY(16)/BINARY(4) columns that `information_schema` names UUID, INET4 or INET6 to
-/// their text form (matched by position, like [`apply_information_schema`]).
-pub fn apply_special_types(schema: &mut TableSchema, cols: &[InformationSchemaColumn]) {
+/// The `information_schema` columns that appear in row images, in order, when they line up with
+/// the TABLE_MAP's columns: all of them, or all but VIRTUAL generated ones.
+fn stored_columns<'a>(
+    schema: &TableSchema,
+    cols: &'a [InformationSchemaColumn],
+) -> Option<Vec<&'a InformationSchemaColumn>> {
     let stored: Vec<&InformationSchemaColumn> = if cols.len() == schema.columns.len() {
         cols.iter().collect()
     } else {
         cols.iter().filter(|c| !c.is_virtual).collect()
     };
-    if stored.len() != schema.columns.len() {
+    (stored.len() == schema.columns.len()).then_some(stored)
+}
+
+/// Switches BINARY(16)/BINARY(4) columns that `information_schema` names UUID, INET4 or INET6 to
+/// their text form (matched by position, like [`apply_information_schema`]).
+pub fn apply_special_types(schema: &mut TableSchema, cols: &[InformationSchemaColumn]) {
+    let Some(stored) = stored_columns(schema, cols) else {
         return;
-    }
+    };
     for (col, info) in schema.columns.iter_mut().zip(stored) {
         let Decode::String {
             max_len,
@@ -390,14 +399,9 @@ pub fn apply_information_schema(
     cols: &[InformationSchemaColumn],
     collations: &Collations,
 ) {
-    let stored: Vec<&InformationSchemaColumn> = if cols.len() == schema.columns.len() {
-        cols.iter().collect()
-    } else {
-        cols.iter().filter(|c| !c.is_virtual).collect()
-    };
-    if stored.len() != schema.columns.len() {
+    let Some(stored) = stored_columns(schema, cols) else {
         return;
-    }
+    };
     let mut pk: Vec<(u32, usize)> = Vec::new();
     for (i, (col, info)) in schema.columns.iter_mut().zip(&stored).enumerate() {
         col.info.name = info.name.clone();
