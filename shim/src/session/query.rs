@@ -173,23 +173,7 @@ impl Session {
         format: RowFormat,
     ) -> Result<(), Failure> {
         let columns = &response.columns;
-        let picks: Vec<(usize, String)> = match &plan.projection {
-            None => columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (i, c.name.clone()))
-                .collect(),
-            Some(list) => list
-                .iter()
-                .map(|(name, output)| {
-                    columns
-                        .iter()
-                        .position(|c| c.name.eq_ignore_ascii_case(name))
-                        .map(|i| (i, output.clone()))
-                        .ok_or_else(|| MysqlError::unknown_column(name, "field list"))
-                })
-                .collect::<Result<_, _>>()?,
-        };
+        let picks = pick_columns(columns, plan.projection.as_deref())?;
         let table = &plan.request.table;
         let definitions: Vec<_> = picks
             .iter()
@@ -296,5 +280,30 @@ pub(super) fn encode_row(
             let pairs: Vec<_> = cells.iter().map(|(v, _, d)| (*v, *d)).collect();
             binary::write_row(buf, &pairs);
         }
+    }
+}
+
+/// The `(index in the agent's columns, output name)` pairs a projection selects: every column for
+/// `SELECT *`, else each listed column (case-insensitive) or ERR 1054.
+pub(super) fn pick_columns(
+    columns: &[agent_api::catalog::ColumnInfo],
+    projection: Option<&[(String, String)]>,
+) -> Result<Vec<(usize, String)>, MysqlError> {
+    match projection {
+        None => Ok(columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.name.clone()))
+            .collect()),
+        Some(list) => list
+            .iter()
+            .map(|(name, output)| {
+                columns
+                    .iter()
+                    .position(|c| c.name.eq_ignore_ascii_case(name))
+                    .map(|i| (i, output.clone()))
+                    .ok_or_else(|| MysqlError::unknown_column(name, "field list"))
+            })
+            .collect(),
     }
 }

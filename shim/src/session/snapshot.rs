@@ -28,23 +28,7 @@ impl Session {
             .await?
             .map_err(|e| mysql_error(&e))?;
         let columns = snapshot.header.columns.clone();
-        let picks: Vec<(usize, String)> = match &plan.projection {
-            None => columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (i, c.name.clone()))
-                .collect(),
-            Some(list) => list
-                .iter()
-                .map(|(name, output)| {
-                    columns
-                        .iter()
-                        .position(|c| c.name.eq_ignore_ascii_case(name))
-                        .map(|i| (i, output.clone()))
-                        .ok_or_else(|| crate::error::MysqlError::unknown_column(name, "field list"))
-                })
-                .collect::<Result<_, _>>()?,
-        };
+        let picks = super::query::pick_columns(&columns, plan.projection.as_deref())?;
         let is_pk = |name: &str| {
             table
                 .primary_key
