@@ -203,18 +203,7 @@ impl Session {
         let mut buf = Vec::new();
         for row in rows {
             buf.clear();
-            let cells: Vec<_> = picks
-                .iter()
-                .zip(&definitions)
-                .map(|((i, _), d)| {
-                    (
-                        row.get(*i).unwrap_or(&agent_api::Value::Null),
-                        &columns[*i],
-                        d,
-                    )
-                })
-                .collect();
-            encode_row(&mut buf, &cells, format);
+            encode_picked(&mut buf, row, &picks, columns, &definitions, format);
             self.writer.write(&buf).await.map_err(io)?;
         }
         self.send_end_of_rows(self.warning_count())
@@ -281,6 +270,30 @@ pub(super) fn encode_row(
             binary::write_row(buf, &pairs);
         }
     }
+}
+
+/// Appends the projected cells of one agent row: `picks` index into `columns`, and `definitions`
+/// are the result-set columns in pick order.
+pub(super) fn encode_picked(
+    buf: &mut Vec<u8>,
+    row: &[agent_api::Value],
+    picks: &[(usize, String)],
+    columns: &[ColumnInfo],
+    definitions: &[Column],
+    format: RowFormat,
+) {
+    let cells: Vec<_> = picks
+        .iter()
+        .zip(definitions)
+        .map(|((i, _), d)| {
+            (
+                row.get(*i).unwrap_or(&agent_api::Value::Null),
+                &columns[*i],
+                d,
+            )
+        })
+        .collect();
+    encode_row(buf, &cells, format);
 }
 
 /// The `(index in the agent's columns, output name)` pairs a projection selects: every column for

@@ -5,7 +5,7 @@
 
 use futures_util::StreamExt;
 
-use super::query::{encode_row, Failure, RowFormat};
+use super::query::{encode_picked, Failure, RowFormat};
 use super::Session;
 use crate::backend::mysql_error;
 use crate::classify::FlashbackQuery;
@@ -61,19 +61,8 @@ impl Session {
             if !filter::row_matches(&plan.filters, &columns, &row) {
                 continue;
             }
-            let cells: Vec<_> = picks
-                .iter()
-                .zip(&definitions)
-                .map(|((i, _), d)| {
-                    (
-                        row.get(*i).unwrap_or(&agent_api::Value::Null),
-                        &columns[*i],
-                        d,
-                    )
-                })
-                .collect();
             buf.clear();
-            encode_row(&mut buf, &cells, format);
+            encode_picked(&mut buf, &row, &picks, &columns, &definitions, format);
             self.writer.write(&buf).await.map_err(io)?;
             left -= 1;
         }
