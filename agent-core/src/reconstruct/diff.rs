@@ -6,7 +6,7 @@ use agent_api::diff::{ChangeRow, ChangeType, DiffRequest, DiffResponse};
 use agent_api::flashback::KeyPredicate;
 use agent_api::{ErrorCode, Value};
 
-use super::{bound_key, encode_literal_key, in_bounds, project, resolve_time, ApiError};
+use super::{encode_literal_key, project, resolve_time, ApiError, KeyRange};
 use crate::index::{ChangeKind, StoredChange, TxnRecord};
 use crate::schema::ColumnDef;
 use crate::App;
@@ -58,22 +58,15 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
             }
         }
         KeyPredicate::Range { lower, upper } => {
-            let lo = bound_key(lower.as_ref(), &pk_cols)?;
-            let hi = bound_key(upper.as_ref(), &pk_cols)?;
+            let range = KeyRange::new(lower.as_ref(), upper.as_ref(), &pk_cols)?;
             index.changes_between(
                 entry.table_no,
-                lo.as_deref(),
-                hi.as_deref(),
+                range.lo(),
+                range.hi(),
                 seq_from,
                 seq_to,
                 |pk, c| {
-                    if in_bounds(
-                        pk,
-                        lower.as_ref(),
-                        lo.as_deref(),
-                        upper.as_ref(),
-                        hi.as_deref(),
-                    ) {
+                    if range.contains(pk) {
                         found.push(c);
                     }
                     true

@@ -118,21 +118,14 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
                     &format!("the rows of {}.{}", req.schema, req.table),
                 ));
             }
-            let lo = bound_key(lower.as_ref(), &pk_cols)?;
-            let hi = bound_key(upper.as_ref(), &pk_cols)?;
+            let range = KeyRange::new(lower.as_ref(), upper.as_ref(), &pk_cols)?;
             index.scan_keys(
                 entry.table_no,
-                lo.as_deref(),
-                hi.as_deref(),
+                range.lo(),
+                range.hi(),
                 seq_max,
                 |pk, at, after| {
-                    if in_bounds(
-                        pk,
-                        lower.as_ref(),
-                        lo.as_deref(),
-                        upper.as_ref(),
-                        hi.as_deref(),
-                    ) {
+                    if range.contains(pk) {
                         if let Some(row) = state_as_of(&entry, clears.apply(at, after), &out_schema)
                         {
                             rows.push(row);
@@ -322,41 +315,62 @@ pub(crate) fn encode_literal_key(
     Ok(out)
 }
 
-pub(crate) fn bound_key(
-    bound: Option<&KeyBound>,
-    pk: &[&ColumnDef],
-) -> Result<Option<Vec<u8>>, ApiError> {
-    bound
-        .map(|b| encode_literal_key(&b.key, pk, true))
-        .transpose()
+/// A PK range with its bounds encoded once: the seek bounds for the index scan, and the exact
+/// prefix-aware test of each key found (bounds may be prefixes of a composite key).
+pub(crate) struct KeyRange {
+    lower: Option<(Vec<u8>, bool)>,
+    upper: Option<(Vec<u8>, bool)>,
 }
 
-/// Prefix comparison of an encoded PK against encoded (possibly prefix) bounds.
-pub(crate) fn in_bounds(
-    pk: &[u8],
-    lower: Option<&KeyBound>,
-    lo: Option<&[u8]>,
-    upper: Option<&KeyBound>,
-    hi: Option<&[u8]>,
-) -> bool {
-    let cmp = |b: &[u8]| pk[..b.len().min(pk.len())].cmp(b);
-    let lower_ok = match (lower, lo) {
-        (Some(l), Some(b)) => match cmp(b) {
-            std::cmp::Ordering::Greater => true,
-            std::cmp::Ordering::Equal => l.inclusive,
-            std::cmp::Ordering::Less => false,
-        },
-        _ => true,
-    };
-    let upper_ok = match (upper, hi) {
-        (Some(u), Some(b)) => match cmp(b) {
-            std::cmp::Ordering::Less => true,
-            std::cmp::Ordering::Equal => u.inclusive,
-            std::cmp::Ordering::Greater => false,
-        },
-        _ => true,
-    };
-    lower_ok && upper_ok
+impl KeyRange {
+    /// Encodes `lower`/`upper` (`None` = unbounded) for the PK columns `pk`.
+    pub(crate) fn new(
+        lower: Option<&KeyBound>,
+        upper: Option<&KeyBound>,
+        pk: &[&ColumnDef],
+    ) -> Result<Self, ApiError> {
+        let encode = |b: Option<&KeyBound>| {
+            b.map(|b| Ok::<_, ApiError>((encode_literal_key(&b.key, pk, true)?, b.inclusive)))
+                .transpose()
+        };
+        Ok(Self {
+            lower: encode(lower)?,
+            upper: encode(upper)?,
+        })
+    }
+
+    /// Seek start for the scan.
+    pub(crate) fn lo(&self) -> Option<&[u8]> {
+        self.lower.as_ref().map(|(k, _)| k.as_slice())
+    }
+
+    /// Seek end for the scan (prefix-inclusive).
+    pub(crate) fn hi(&self) -> Option<&[u8]> {
+        self.upper.as_ref().map(|(k, _)| k.as_slice())
+    }
+
+    /// Whether an encoded PK lies within the bounds, comparing its prefix of each bound's length.
+    pub(crate) fn contains(&self, pk: &[u8]) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        let cmp = |b: &[u8]| pk[..b.len().min(pk.len())].cmp(b);
+        let lower_ok = self
+            .lower
+            .as_ref()
+            .is_none_or(|(b, inclusive)| match cmp(b) {
+                Greater => true,
+                Equal => *inclusive,
+                Less => false,
+            });
+        let upper_ok = self
+            .upper
+            .as_ref()
+            .is_none_or(|(b, inclusive)| match cmp(b) {
+                Less => true,
+                Equal => *inclusive,
+                Greater => false,
+            });
+        lower_ok && upper_ok
+    }
 }
 
 /// The newest gap that leaves a table's state uncertain at `seq_max`: its hole lies before

@@ -8,7 +8,7 @@ use agent_api::time::format_unix_micros;
 use agent_api::{ErrorCode, ErrorDetail};
 use tokio::sync::mpsc;
 
-use super::{bound_key, in_bounds, resolve_time, state_as_of, ApiError, Clears};
+use super::{resolve_time, state_as_of, ApiError, Clears, KeyRange};
 use crate::schema::ColumnDef;
 use crate::App;
 
@@ -66,7 +66,7 @@ pub async fn snapshot(
     let pk_cols: Vec<&ColumnDef> = out.pk.iter().map(|&i| &out.columns[i]).collect();
     let (lower, upper) = match &req.key {
         None => (None, None),
-        Some(KeyPredicate::Range { lower, upper }) => (lower.clone(), upper.clone()),
+        Some(KeyPredicate::Range { lower, upper }) => (lower.as_ref(), upper.as_ref()),
         Some(KeyPredicate::In(_)) => {
             return Err(ApiError::new(
                 ErrorCode::BadRequest,
@@ -74,8 +74,7 @@ pub async fn snapshot(
             ));
         }
     };
-    let lo = bound_key(lower.as_ref(), &pk_cols)?;
-    let hi = bound_key(upper.as_ref(), &pk_cols)?;
+    let range = KeyRange::new(lower, upper, &pk_cols)?;
     let clears = Clears {
         before: app.index.last_clear(entry.table_no, 0, seq_max)?,
         after: app.index.next_clear(entry.table_no, seq_max)?,
@@ -96,17 +95,11 @@ pub async fn snapshot(
         let mut client_gone = false;
         let result = app.index.scan_keys(
             entry.table_no,
-            lo.as_deref(),
-            hi.as_deref(),
+            range.lo(),
+            range.hi(),
             seq_max,
             |pk, at, after| {
-                if !in_bounds(
-                    pk,
-                    lower.as_ref(),
-                    lo.as_deref(),
-                    upper.as_ref(),
-                    hi.as_deref(),
-                ) {
+                if !range.contains(pk) {
                     return true;
                 }
                 if let Some(row) = state_as_of(&entry, clears.apply(at, after), &out) {
