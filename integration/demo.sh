@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dbtrail in two minutes: a private MariaDB, agent-core and dbtrail-shim on free loopback ports,
-# a short history on shop.orders, then today's row next to the row as it was.
+# a short history on shop.orders, then today's row next to the row as it was; a baseline for a
+# table whose rows predate capture; the reversal SQL of a DELETE.
 # Nothing outside a temp directory is touched (apart from installing MariaDB with apt if it is
 # missing), and everything is stopped and removed on exit.
 #
@@ -73,6 +74,10 @@ root_sql -e "CREATE USER 'dbtrail'@'%' IDENTIFIED BY 'dbtrail';
   CREATE DATABASE shop;
   CREATE TABLE shop.orders (id INT PRIMARY KEY, customer VARCHAR(64) NOT NULL,
     price DECIMAL(10,2) NOT NULL, status ENUM('new','paid','shipped') NOT NULL);"
+# Rows that predate capture: loaded with the binlog off, as if their binlogs were purged long ago.
+root_sql -e "SET sql_log_bin = 0;
+  CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL, city VARCHAR(64) NOT NULL);
+  INSERT INTO shop.customers VALUES (1, 'alice', 'Paris'), (2, 'bob', 'Lyon'), (3, 'carol', 'Nice');"
 
 # --- agent-core (capture + change index) and dbtrail-shim (MySQL protocol) -----------------
 TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
@@ -142,6 +147,28 @@ say "Every change to the order in the window, with its binlog coordinates (_diff
 on_shim -D shop -e "SELECT event_time, event_type, gtid, changed_columns, row_after FROM _diff.orders BETWEEN '$START' AND '$(now6)' WHERE id = 42"
 say "The whole table as it was at ${TIMES[1]} (_snapshot)"
 on_shim -D shop -e "SELECT * FROM _snapshot.orders AS OF '${TIMES[1]}'"
+
+# --- Rows older than capture: a baseline ----------------------------------------------------
+say "shop.customers was loaded before capture began: its rows are in no binlog the agent has read"
+on_shim -D shop -e "SELECT * FROM _snapshot.customers AS OF 'now'" 2>&1 || true
+say "Taking a baseline (consistent snapshot anchored at a binlog position; writes are not blocked)"
+"$BIN/agent-core" --config "$WORK/agent.yaml" baseline --source 1 --tables shop.customers
+sleep 1.2
+BEFORE=$(now6)
+sleep 1.2
+step "UPDATE shop.customers SET city = 'Berlin' WHERE id = 1"
+say "The whole table at $BEFORE, before that UPDATE: the baseline merged with the changes after it"
+on_shim -D shop -e "SELECT * FROM _snapshot.customers AS OF '$BEFORE'"
+say "... and after it"
+on_shim -D shop -e "SELECT * FROM _snapshot.customers AS OF 'now'"
+say "A row never changed since capture began, found through the baseline (_flashback)"
+on_shim -D shop -e "SELECT * FROM _flashback.customers AS OF 'now' WHERE id = 2"
+
+# --- Undo a mistake: reversal SQL, reviewed by a human, never executed by dbtrail ------------
+say "The SQL that reverses the DELETE of order 42 (agent-core recover; nothing is executed)"
+"$BIN/agent-core" --config "$WORK/agent.yaml" recover --source 1 --table shop.orders \
+  --from "$START" --to "$(now6)" --types delete
+
 say "Try it yourself while this shell waits (Ctrl-C or Enter ends the demo):"
 echo "  mariadb --protocol=TCP -h127.0.0.1 -P$SHIM_PORT -uapp -papp -D shop"
 echo "  SELECT * FROM _flashback.orders AS OF '${TIMES[1]}' WHERE id = 42;"

@@ -15,6 +15,22 @@ if [[ ! -x /usr/sbin/mariadbd ]] || ! command -v mariadb-install-db >/dev/null \
   $SUDO apt-get update -q
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client
 fi
+# myloader (Debian's mydumper package) loads the mydumper-format exports and dumps in the tests.
+if ! command -v myloader >/dev/null; then
+  echo "==> installing mydumper with apt"
+  SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  $SUDO apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mydumper
+fi
+# The archive tests run rotation against moto's S3-protocol server (pip, only if missing).
+if ! command -v moto_server >/dev/null; then
+  echo "==> pip install 'moto[server]'"
+  python3 -m pip install -q 'moto[server]' \
+    || python3 -m pip install -q --break-system-packages 'moto[server]'
+  command -v pyenv >/dev/null && pyenv rehash || true
+fi
+# JDK + Connector/J, PyMySQL + SQLAlchemy, Node mysql2 for the golden tests (each only if missing).
+./integration/clients/install.sh
 
 # Profile selection must match between build and test (the harness looks next to the test binary).
 profile=()

@@ -54,6 +54,74 @@ pub struct Config {
     pub catch_up_wait: Duration,
     /// Sources to capture.
     pub sources: Vec<SourceConfig>,
+    /// How long history stays in each tier (`retention.hot`, `retention.archive`).
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// The cold tier: Parquet archives on a local directory or S3; no archiving when absent.
+    #[serde(default)]
+    pub archive: Option<ArchiveConfig>,
+    /// Full-table baselines: scheduled runs and how many to keep per table.
+    #[serde(default)]
+    pub baselines: BaselinesConfig,
+}
+
+/// `baselines:`: when agent-core takes baselines by itself and how many it keeps.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselinesConfig {
+    /// Cron expression in UTC (`minute hour day-of-month month day-of-week`, e.g. `0 3 * * *`):
+    /// every captured table of every source is baselined then. None (default): on demand only.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// Newest baselines kept per table (default 7, at least 1).
+    #[serde(default = "default_baselines_keep")]
+    pub keep: usize,
+}
+
+impl Default for BaselinesConfig {
+    fn default() -> Self {
+        Self {
+            schedule: None,
+            keep: default_baselines_keep(),
+        }
+    }
+}
+
+fn default_baselines_keep() -> usize {
+    7
+}
+
+/// History retention per storage tier (DESIGN.md "Storage tiers").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Age after which index ranges are rotated into archives (e.g. `7d`); never when unset.
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub hot: Option<Duration>,
+    /// Age after which archive files are deleted (e.g. `365d`); kept forever when unset.
+    #[serde(default, deserialize_with = "de_opt_duration")]
+    pub archive: Option<Duration>,
+}
+
+/// Where archives go (`archive.url`) and how often rotation runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// `file:///abs/dir` or `s3://bucket/prefix` (credentials from the standard AWS chain:
+    /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, profile, instance role).
+    pub url: String,
+    /// Endpoint of an S3-compatible store, e.g. `http://127.0.0.1:9000` (AWS when unset).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Region (default `AWS_REGION`/`AWS_DEFAULT_REGION`, else `us-east-1`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Allow plain `http://` endpoints (test stores); default false.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// How often the rotation task checks `retention.hot` / `retention.archive` (default `1h`).
+    #[serde(default = "default_rotate_every", deserialize_with = "de_duration")]
+    pub rotate_every: Duration,
 }
 
 /// One MySQL/MariaDB source captured as a replica.
@@ -179,6 +247,22 @@ impl Config {
         if self.sources.is_empty() {
             return Err(invalid("sources".into(), "at least one source is required"));
         }
+        if let Some(a) = &self.archive {
+            if !(a.url.starts_with("file:///") || a.url.starts_with("s3://")) {
+                return Err(invalid(
+                    "archive.url".into(),
+                    "must be file:///absolute/dir or s3://bucket/prefix",
+                ));
+            }
+        }
+        if self.baselines.keep == 0 {
+            return Err(invalid("baselines.keep".into(), "must be at least 1"));
+        }
+        if let Some(cron) = &self.baselines.schedule {
+            if let Err(e) = crate::baseline::schedule::Cron::parse(cron) {
+                return Err(invalid("baselines.schedule".into(), &e));
+            }
+        }
         for (i, s) in self.sources.iter().enumerate() {
             if !s.dsn.starts_with("mysql://") {
                 return Err(invalid(
@@ -294,6 +378,14 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     }
 }
 
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
+}
+
+fn default_rotate_every() -> Duration {
+    Duration::from_secs(3600)
+}
+
 fn de_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -344,6 +436,18 @@ mod tests {
             Duration::from_secs(10)
         );
         assert!(config.sources[0].captures("shop", "orders"));
+    }
+
+    #[test]
+    fn baselines_schedule_is_checked() {
+        let base = "token: t\ndata_dir: /x\nsources:\n  - server_id: 1\n    dsn: mysql://u:p@h:3306\n";
+        let err = Config::parse(&format!("{base}baselines:\n  schedule: \"0 25 * * *\"\n"))
+            .unwrap_err();
+        assert!(err.to_string().contains("baselines.schedule"), "{err}");
+        let ok = Config::parse(&format!("{base}baselines:\n  schedule: \"0 3 * * *\"\n  keep: 2\n"))
+            .unwrap();
+        assert_eq!(ok.baselines.keep, 2);
+        assert_eq!(Config::parse(base).unwrap().baselines.keep, 7);
     }
 
     #[test]

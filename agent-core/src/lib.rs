@@ -4,12 +4,17 @@
 //! [`capture`] (replica connection, event assembly, row decoding) → [`schema`] (table versions) →
 //! [`index`] (fjall change index) → [`reconstruct`] (AS OF answers) → [`http`] (axum API).
 
+pub mod archive;
+pub mod baseline;
 pub mod capture;
+pub mod columnar;
 pub mod config;
+pub mod export;
 pub mod http;
 pub mod index;
 pub mod metrics;
 pub mod reconstruct;
+pub mod recover;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -27,6 +32,8 @@ pub struct App {
     pub index: Arc<Index>,
     /// Capture state per source `server_id`.
     pub sources: HashMap<u32, Arc<SourceState>>,
+    /// The cold tier (Parquet archives and their catalog); reads merge it with the index.
+    pub archive: Arc<archive::Archive>,
 }
 
 impl App {
@@ -36,6 +43,8 @@ impl App {
             index::IndexError::Corrupt(format!("{}: {e}", config.data_dir.display()))
         })?;
         let index = Arc::new(Index::open(&config.data_dir)?);
+        let archive = archive::Archive::open(&config, &index)
+            .map_err(|e| index::IndexError::Corrupt(e.to_string()))?;
         let sources = config
             .sources
             .iter()
@@ -45,6 +54,7 @@ impl App {
             config,
             index,
             sources,
+            archive: Arc::new(archive),
         })
     }
 }

@@ -1,10 +1,8 @@
 //! The agent behind the shim: the [`Backend`] trait, its HTTP implementation on
-//! [`agent_api::AgentClient`], a short-lived table-metadata cache, and the one mapping from agent
-//! failures to MySQL errors.
+//! [`agent_api::AgentClient`], the caches in front of it (short-lived table metadata, answers
+//! from immutable history), and the one mapping from agent failures to MySQL errors.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use agent_api::catalog::{TableInfo, TablesQuery};
 use agent_api::diff::{DiffRequest, DiffResponse};
@@ -13,7 +11,9 @@ use agent_api::snapshot::{SnapshotHeader, SnapshotRequest};
 use agent_api::{AgentClient, ClientError, ErrorCode, Value};
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
+use moka::future::Cache;
 
+use crate::config::CacheConfig;
 use crate::error::MysqlError;
 
 /// What the shim needs from agent-core. Implemented by [`AgentClient`] (HTTP) and by test fakes.
@@ -147,42 +147,73 @@ fn coded_error(code: ErrorCode, message: &str) -> Option<MysqlError> {
     }
 }
 
-/// How long table metadata is reused before asking the agent again.
-pub const TABLE_CACHE_TTL: Duration = Duration::from_secs(5);
-
 /// `(server_id, schema)`; `None` is every schema.
-type CacheKey = (u32, Option<String>);
-type CacheEntry = (Instant, Arc<Vec<TableInfo>>);
+type TablesKey = (u32, Option<String>);
 
-/// A [`Backend`] with its table metadata cached for [`TABLE_CACHE_TTL`], shared by all sessions
-/// of one agent endpoint.
+/// A [`Backend`] with two caches shared by all sessions of one agent endpoint: table metadata
+/// for `cache.tables_ttl`, and `_flashback` answers for times the agent has fully captured
+/// (immutable history), bounded by `cache.answers_max_bytes`.
 #[derive(Clone)]
 pub struct CachedBackend {
     inner: Arc<dyn Backend>,
-    tables: Arc<Mutex<HashMap<CacheKey, CacheEntry>>>,
+    tables: Cache<TablesKey, Arc<Vec<TableInfo>>>,
+    /// Keyed by the request's JSON (server, table, instant, key predicate); `None` when off.
+    answers: Option<Cache<String, Arc<FlashbackResponse>>>,
 }
 
 impl CachedBackend {
-    /// Wraps `inner`.
+    /// Wraps `inner` with the default cache settings.
     pub fn new(inner: Arc<dyn Backend>) -> Self {
+        Self::with_config(inner, &CacheConfig::default())
+    }
+
+    /// Wraps `inner` with the caches `config` describes.
+    pub fn with_config(inner: Arc<dyn Backend>, config: &CacheConfig) -> Self {
+        let tables = Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(config.tables_ttl)
+            .build();
+        let answers = (config.answers_max_bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(config.answers_max_bytes)
+                .weigher(|key: &String, answer: &Arc<FlashbackResponse>| {
+                    let bytes = key.len() + answer_bytes(answer);
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .build()
+        });
         Self {
             inner,
-            tables: Arc::default(),
+            tables,
+            answers,
         }
     }
 
     /// The table `schema.table` of `server_id`, from cache when fresh. Table names compare
-    /// exactly first, then case-insensitively. `Ok(None)`: the agent does not list it.
+    /// exactly first, then case-insensitively. A table missing from a cached list is looked up
+    /// once more at the agent (it may be newer than the list). `Ok(None)`: the agent does not
+    /// list it.
     pub async fn table(
         &self,
         server_id: u32,
         schema: &str,
         table: &str,
     ) -> Result<Option<TableInfo>, ClientError> {
+        let find = |tables: &[TableInfo]| {
+            let exact = tables.iter().find(|t| t.name == table);
+            exact
+                .or_else(|| tables.iter().find(|t| t.name.eq_ignore_ascii_case(table)))
+                .cloned()
+        };
+        let key = (server_id, Some(schema.to_owned()));
+        if let Some(cached) = self.tables.get(&key).await {
+            if let Some(found) = find(&cached) {
+                return Ok(Some(found));
+            }
+            self.tables.invalidate(&key).await;
+        }
         let tables = self.tables(server_id, Some(schema)).await?;
-        let exact = tables.iter().find(|t| t.name == table);
-        let found = exact.or_else(|| tables.iter().find(|t| t.name.eq_ignore_ascii_case(table)));
-        Ok(found.cloned())
+        Ok(find(&tables))
     }
 
     /// Every table of `schema` (of every captured schema when `None`), from cache when fresh.
@@ -192,34 +223,26 @@ impl CachedBackend {
         schema: Option<&str>,
     ) -> Result<Arc<Vec<TableInfo>>, ClientError> {
         let key = (server_id, schema.map(str::to_owned));
-        if let Some(hit) = self.cached(&key) {
+        if let Some(hit) = self.tables.get(&key).await {
             return Ok(hit);
         }
         let fresh = Arc::new(self.inner.tables(server_id, schema).await?);
-        if let Ok(mut map) = self.tables.lock() {
-            map.insert(key, (Instant::now(), Arc::clone(&fresh)));
-        }
+        self.tables.insert(key, Arc::clone(&fresh)).await;
         Ok(fresh)
     }
 
-    fn cached(&self, key: &CacheKey) -> Option<Arc<Vec<TableInfo>>> {
-        let map = self.tables.lock().ok()?;
-        let (at, tables) = map.get(key)?;
-        (at.elapsed() < TABLE_CACHE_TTL).then(|| Arc::clone(tables))
-    }
-
     /// Drops the cached metadata of `schema` (after the agent rejected a request built from it).
-    pub fn invalidate(&self, server_id: u32, schema: &str) {
-        if let Ok(mut map) = self.tables.lock() {
-            map.remove(&(server_id, Some(schema.to_owned())));
-        }
+    pub async fn invalidate(&self, server_id: u32, schema: &str) {
+        self.tables
+            .invalidate(&(server_id, Some(schema.to_owned())))
+            .await;
     }
 
     /// `POST /v1/diff`; on failure the schema's metadata is dropped.
     pub async fn diff(&self, request: &DiffRequest) -> Result<DiffResponse, ClientError> {
         let result = self.inner.diff(request).await;
         if result.is_err() {
-            self.invalidate(request.server_id, &request.schema);
+            self.invalidate(request.server_id, &request.schema).await;
         }
         result
     }
@@ -228,23 +251,66 @@ impl CachedBackend {
     pub async fn snapshot(&self, request: &SnapshotRequest) -> Result<Snapshot, ClientError> {
         let result = self.inner.snapshot(request).await;
         if result.is_err() {
-            self.invalidate(request.server_id, &request.schema);
+            self.invalidate(request.server_id, &request.schema).await;
         }
         result
     }
 
-    /// `POST /v1/flashback`; on failure the schema's metadata is dropped so the next query
-    /// re-reads it.
+    /// `POST /v1/flashback`, answered from cache when the same request was answered for a time
+    /// the agent had fully captured. On failure the schema's metadata is dropped so the next
+    /// query re-reads it.
     pub async fn flashback(
         &self,
         request: &FlashbackRequest,
     ) -> Result<FlashbackResponse, ClientError> {
+        let key = self
+            .answers
+            .as_ref()
+            .and_then(|_| serde_json::to_string(request).ok());
+        if let (Some(cache), Some(key)) = (&self.answers, &key) {
+            if let Some(hit) = cache.get(key).await {
+                return Ok((*hit).clone());
+            }
+        }
         let result = self.inner.flashback(request).await;
-        if result.is_err() {
-            self.invalidate(request.server_id, &request.schema);
+        match &result {
+            Err(_) => self.invalidate(request.server_id, &request.schema).await,
+            Ok(answer) if is_immutable(request, answer) => {
+                if let (Some(cache), Some(key)) = (&self.answers, key) {
+                    cache.insert(key, Arc::new(answer.clone())).await;
+                }
+            }
+            Ok(_) => {}
         }
         result
     }
+}
+
+/// Approximate bytes of a cached answer for the `answers_max_bytes` budget: cell payloads plus a
+/// fixed cost per cell and per column, counted without serializing the answer (its JSON form cost
+/// as many instructions as decoding it).
+fn answer_bytes(answer: &FlashbackResponse) -> usize {
+    let columns: usize = (answer.columns.iter())
+        .map(|c| 64 + c.name.len() + c.column_type.len())
+        .sum();
+    let cells: usize = (answer.rows.iter().flatten())
+        .map(|v| match v {
+            Value::Decimal(s) | Value::Text(s) | Value::Json(s) => 32 + s.len(),
+            Value::Bytes(b) => 32 + b.len(),
+            _ => 32,
+        })
+        .sum();
+    columns + cells + answer.warnings.iter().map(String::len).sum::<usize>()
+}
+
+/// True when `answer` can never change: its instant lies before the capture position the agent
+/// reported with it, and it carries no warning (a key without captured history may gain a row
+/// once a baseline covers it).
+fn is_immutable(request: &FlashbackRequest, answer: &FlashbackResponse) -> bool {
+    answer.warnings.is_empty()
+        && answer
+            .complete_until_us
+            .is_some_and(|complete| request.as_of_us < complete)
 }
 
 #[cfg(test)]

@@ -57,7 +57,8 @@ pub struct Config {
     pub agent_url: Option<String>,
     /// Bearer token for agent-core; tenants may override it.
     pub agent_token: Option<String>,
-    /// Session `time_zone` at connect: `UTC`, `+02:00`, `-05:30`. UTC when absent.
+    /// Session `time_zone` at connect (what `SYSTEM` means): `UTC`, `+02:00`, `-05:30` or an IANA
+    /// name like `Europe/Paris`. UTC when absent.
     pub default_time_zone: Option<String>,
     /// The MySQL users allowed to issue time-travel queries, one per tenant source.
     pub tenants: Vec<TenantConfig>,
@@ -71,6 +72,32 @@ pub struct Config {
     pub monitor: Option<MonitorConfig>,
     /// TLS on the MySQL port.
     pub tls: Option<TlsConfig>,
+    /// In-memory caches in front of the agent.
+    pub cache: CacheConfig,
+}
+
+/// `cache:` section: what the shim keeps in memory per agent endpoint (shared by its sessions).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// How long table metadata (`GET /v1/tables`: columns, PK) is reused, e.g. `5s`. Dropped
+    /// sooner when the agent rejects a request built from it or a table is not in it.
+    #[serde(deserialize_with = "deserialize_duration")]
+    pub tables_ttl: Duration,
+    /// Most bytes of `_flashback` answers kept (each weighed by its approximate size: cell payloads
+    /// plus a fixed cost per cell and column); 0 turns the answer cache off. Only answers for times
+    /// before the agent's capture position (immutable history) and without warnings are kept; the
+    /// least recently used go first.
+    pub answers_max_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            tables_ttl: Duration::from_secs(5),
+            answers_max_bytes: 64 << 20,
+        }
+    }
 }
 
 /// `monitor:` section: the account ProxySQL's monitor logs in with.
@@ -100,8 +127,9 @@ pub struct TenantConfig {
     /// Overrides the top-level `agent_token`.
     #[serde(default)]
     pub agent_token: Option<String>,
-    /// Captured schemas this user may read (exact names); all when absent. Others answer ERR
-    /// 1044 and are left out of `SHOW DATABASES` and `information_schema`.
+    /// Captured schemas this user may read (compared case-insensitively); all when absent.
+    /// Others answer ERR 1044 (also for `USE`) and are left out of `SHOW DATABASES` and
+    /// `information_schema`.
     #[serde(default)]
     pub allowed_schemas: Option<Vec<String>>,
 }
@@ -111,7 +139,7 @@ impl TenantConfig {
     pub fn allows(&self, schema: &str) -> bool {
         self.allowed_schemas
             .as_ref()
-            .is_none_or(|list| list.iter().any(|s| s == schema))
+            .is_none_or(|list| list.iter().any(|s| s.eq_ignore_ascii_case(schema)))
     }
 }
 
@@ -140,6 +168,7 @@ impl Default for Config {
             max_connections: 1000,
             monitor: None,
             tls: None,
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -194,6 +223,20 @@ impl Config {
             .map_err(|e| invalid("listen", format!("{e}")))
     }
 
+    /// MySQL users of tenants without `allowed_schemas` when there are several tenants: each of
+    /// them reads every captured schema of its source, which in a shared shim is usually an
+    /// oversight (logged as a warning at start-up). Empty with one tenant.
+    pub fn unrestricted_tenants(&self) -> Vec<&str> {
+        if self.tenants.len() < 2 {
+            return Vec::new();
+        }
+        self.tenants
+            .iter()
+            .filter(|t| t.allowed_schemas.is_none())
+            .map(|t| t.mysql_user.as_str())
+            .collect()
+    }
+
     /// The session time zone at connect.
     pub fn time_zone(&self) -> Result<TimeZone, ConfigError> {
         match &self.default_time_zone {
@@ -201,7 +244,7 @@ impl Config {
             Some(text) => TimeZone::parse(text).ok_or_else(|| {
                 invalid(
                     "default_time_zone",
-                    format!("{text:?} is not UTC or a fixed offset like +02:00"),
+                    format!("{text:?} is not UTC, a fixed offset like +02:00 or an IANA zone like Europe/Paris"),
                 )
             }),
         }
@@ -262,7 +305,7 @@ impl Config {
                     return Err(invalid(
                         &field("agent_url"),
                         "no agent_url here and none at the top level",
-                    ))
+                    ));
                 }
                 None => {}
             }

@@ -106,6 +106,19 @@ impl MysqlError {
         Self::new(1046, b"3D000", "No database selected")
     }
 
+    /// 1046 (3D000): a virtual read of `table` without a real current database, when `table`
+    /// is captured in several `schemas`: the user must `USE` one of them.
+    pub fn ambiguous_table(table: &str, schemas: &[&str]) -> Self {
+        Self::new(
+            1046,
+            b"3D000",
+            format!(
+                "No database selected: {SHIM}: table '{table}' is captured in schemas {}; USE one",
+                schemas.join(", ")
+            ),
+        )
+    }
+
     /// 1146 (42S02): the agent does not know the table.
     pub fn no_such_table(schema: &str, table: &str) -> Self {
         Self::new(
@@ -129,7 +142,8 @@ impl MysqlError {
         Self::new(1193, b"HY000", format!("Unknown system variable '{name}'"))
     }
 
-    /// 1298 (HY000): a `time_zone` value that is not a fixed offset or UTC.
+    /// 1298 (HY000): a `time_zone` value that is not UTC, `SYSTEM`, a fixed offset or an IANA
+    /// zone name.
     pub fn unknown_time_zone(name: &str) -> Self {
         Self::new(
             1298,

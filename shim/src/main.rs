@@ -27,6 +27,11 @@ enum Command {
     ProxysqlConfig(dbtrail_shim::proxysql::cli::ProxysqlConfigArgs),
 }
 
+/// Each query allocates and frees its request, answer cells and packets; mimalloc costs far fewer
+/// instructions per allocation than glibc malloc on that pattern (as in agent-core).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run(Args::parse()).await {

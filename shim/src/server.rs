@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use agent_api::{AgentClient, ClientError};
 use tokio::net::TcpListener;
-use tracing::{warn, Instrument};
+use tracing::{Instrument, warn};
 
 use crate::backend::{Backend, CachedBackend};
 use crate::config::{Config, ConfigError, Limits, MonitorConfig, TenantConfig};
@@ -20,6 +20,19 @@ pub struct Tenant {
     pub config: TenantConfig,
     /// The agent endpoint of this tenant, with its metadata cache.
     pub backend: CachedBackend,
+}
+
+impl Tenant {
+    /// True when this tenant may make `db` its current database (`USE`, COM_INIT_DB, the
+    /// connect-time database): the virtual schemas and `information_schema` always, a captured
+    /// schema when `allowed_schemas` lists it (case-insensitively) or is absent.
+    pub fn may_use(&self, db: &str) -> bool {
+        let open = crate::chatter::catalog::VIRTUAL_SCHEMAS
+            .iter()
+            .chain(&["information_schema"])
+            .any(|s| s.eq_ignore_ascii_case(db));
+        open || self.config.allows(db)
+    }
 }
 
 /// State shared by every connection of one server.
@@ -68,7 +81,7 @@ impl Shared {
                 Some(b) => b.clone(),
                 None => {
                     let client = AgentClient::new(&endpoint.url, &endpoint.token)?;
-                    let b = CachedBackend::new(Arc::new(client));
+                    let b = CachedBackend::with_config(Arc::new(client), &config.cache);
                     clients.insert(key, b.clone());
                     b
                 }
@@ -86,7 +99,7 @@ impl Shared {
 
     /// Every tenant of `config` served by the same `backend` (tests, single-agent setups).
     pub fn with_backend(config: &Config, backend: Arc<dyn Backend>) -> Result<Self, ServerError> {
-        let backend = CachedBackend::new(backend);
+        let backend = CachedBackend::with_config(backend, &config.cache);
         let tenants = config
             .tenants
             .iter()
@@ -102,6 +115,13 @@ impl Shared {
     }
 
     fn new(tenants: HashMap<String, Arc<Tenant>>, config: &Config) -> Result<Self, ServerError> {
+        for user in config.unrestricted_tenants() {
+            tracing::warn!(
+                user,
+                tenants = config.tenants.len(),
+                "tenant has no allowed_schemas: it reads every captured schema of its source"
+            );
+        }
         Ok(Self {
             tenants,
             default_time_zone: config.time_zone()?,

@@ -34,7 +34,9 @@ async fn database(conn: &mut Conn) -> Option<String> {
 async fn change_user_reauthenticates_and_resets_the_session() {
     let server = TestServer::start().await;
     let mut conn = connect(&server, USER, PASSWORD).await;
-    conn.query_drop("SET time_zone = '+02:00'").await.unwrap();
+    conn.query_drop("SET time_zone = '+02:00', @@session.wait_timeout = 600")
+        .await
+        .unwrap();
     let statement = conn.prep("SELECT @@time_zone").await.unwrap();
     let opts = ChangeUserOpts::default()
         .with_user(Some("hashed".into()))
@@ -46,6 +48,12 @@ async fn change_user_reauthenticates_and_resets_the_session() {
     assert_eq!(database(&mut conn).await, None, "database reset");
     let zone: Option<String> = conn.query_first("SELECT @@time_zone").await.unwrap();
     assert_eq!(zone.as_deref(), Some("SYSTEM"), "variables reset");
+    let wait: Option<i64> = conn.query_first("SELECT @@wait_timeout").await.unwrap();
+    assert_eq!(
+        wait,
+        Some(28_800),
+        "session values of system variables reset"
+    );
     let (code, _, _) = server_error(conn.exec_drop(&statement, ()).await);
     assert_eq!(code, 1243, "prepared statements dropped");
 }
@@ -67,13 +75,48 @@ async fn change_user_with_a_wrong_password_is_refused() {
 }
 
 #[tokio::test]
+async fn change_user_into_a_schema_outside_allowed_schemas_is_1044() {
+    let server = TestServer::start().await;
+    let mut conn = connect(&server, USER, PASSWORD).await;
+    let opts = ChangeUserOpts::default()
+        .with_user(Some("narrow".into()))
+        .with_pass(Some("n".into()))
+        .with_db_name(Some("Shop".into()));
+    let (code, state, message) = server_error(conn.change_user(opts).await);
+    assert_eq!((code, state.as_str()), (1044, "42000"));
+    assert!(message.ends_with("to database 'Shop'"), "{message}");
+    let mut other = connect(&server, USER, PASSWORD).await;
+    let opts = ChangeUserOpts::default()
+        .with_user(Some("narrow".into()))
+        .with_pass(Some("n".into()))
+        .with_db_name(Some("CRM".into()));
+    other.change_user(opts).await.unwrap();
+    let db: Option<String> = other.query_first("SELECT DATABASE()").await.unwrap();
+    assert_eq!(db.as_deref(), Some("CRM"));
+}
+
+#[tokio::test]
 async fn reset_connection_keeps_the_database_and_resets_variables() {
     let server = TestServer::start().await;
     let mut conn = connect(&server, USER, PASSWORD).await;
-    conn.query_drop("SET time_zone = '+02:00'").await.unwrap();
+    conn.query_drop("SET time_zone = '+02:00', sql_select_limit = 1, wait_timeout = 600")
+        .await
+        .unwrap();
+    let limited: Vec<i64> = conn
+        .query("SELECT id FROM _flashback.orders AS OF 'now' WHERE id IN (1, 2)")
+        .await
+        .unwrap();
+    assert_eq!(limited, [1], "sql_select_limit caps the rows");
     assert!(conn.reset().await.unwrap(), "COM_RESET_CONNECTION used");
     let zone: Option<String> = conn.query_first("SELECT @@time_zone").await.unwrap();
     assert_eq!(zone.as_deref(), Some("SYSTEM"));
+    let wait: Option<i64> = conn.query_first("SELECT @@wait_timeout").await.unwrap();
+    assert_eq!(wait, Some(28_800));
+    let all: Vec<i64> = conn
+        .query("SELECT id FROM _flashback.orders AS OF 'now' WHERE id IN (1, 2)")
+        .await
+        .unwrap();
+    assert_eq!(all, [1, 2], "sql_select_limit back to unlimited");
     assert_eq!(database(&mut conn).await.as_deref(), Some("shop"));
 }
 
@@ -124,6 +167,91 @@ async fn connections_past_the_limit_get_1040() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(again.is_some(), "the slot is given back on disconnect");
+}
+
+/// Malformed commands (truncated COM_STMT_EXECUTE, length-encoded values longer than the
+/// packet, unknown commands) each get an ERR; the connection and the prepared statement keep
+/// working.
+#[tokio::test]
+async fn malformed_packets_get_an_err_and_the_connection_keeps_working() {
+    let server = TestServer::start().await;
+    let mut stream = raw::login(server.addr, "shop").await;
+    let sql = "SELECT id FROM _flashback.orders AS OF ? WHERE id = ?";
+    let id = raw::prepare(&mut stream, sql).await;
+    let header = |id: u32| {
+        let mut body = vec![0x17];
+        body.extend_from_slice(&id.to_le_bytes());
+        body.extend_from_slice(&[0x00, 1, 0, 0, 0]); // flags, iteration count 1
+        body
+    };
+    // One NULL bitmap byte (two parameters), new-params-bound = 1, both VAR_STRING.
+    let typed = |values: &[u8]| {
+        let mut body = header(id);
+        body.extend_from_slice(&[0x00, 0x01, 0xFD, 0x00, 0xFD, 0x00]);
+        body.extend_from_slice(values);
+        body
+    };
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("empty command packet", vec![], 1047),
+        (
+            "execute cut inside the statement id",
+            vec![0x17, 1, 0],
+            1047,
+        ),
+        (
+            "execute cut after the statement id",
+            header(id)[..5].to_vec(),
+            0,
+        ),
+        ("execute without the NULL bitmap", header(id), 0),
+        (
+            "execute announcing types it does not carry",
+            {
+                let mut b = header(id);
+                b.extend_from_slice(&[0x00, 0x01, 0xFD]);
+                b
+            },
+            0,
+        ),
+        (
+            "execute with a value longer than the packet",
+            typed(&[0xFC, 0xFF, 0x00, b'a']),
+            0,
+        ),
+        ("execute with one of two values", typed(b"\x03now"), 0),
+        ("execute of an unknown statement", header(id + 100), 1243),
+        ("unknown command", vec![0x50, 1, 2, 3], 1047),
+    ];
+    for (what, body, code) in cases {
+        raw::write(&mut stream, 0, &body).await;
+        let reply = tokio::time::timeout(Duration::from_secs(5), raw::read(&mut stream))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no answer"));
+        assert_eq!(reply[0], 0xFF, "{what}: {reply:?}");
+        if code != 0 {
+            assert_eq!(u16::from_le_bytes([reply[1], reply[2]]), code, "{what}");
+        }
+        raw::write(&mut stream, 0, &[0x0E]).await;
+        assert_eq!(
+            raw::read(&mut stream).await[0],
+            0x00,
+            "{what}: ping after it"
+        );
+    }
+    // The statement still runs with well-formed parameters (a string time, a BIGINT id): one
+    // column, one row.
+    let mut body = header(id);
+    body.extend_from_slice(&[0x00, 0x01, 0xFD, 0x00, 0x08, 0x00]);
+    body.extend_from_slice(b"\x132026-04-27 09:11:59");
+    body.extend_from_slice(&44u64.to_le_bytes());
+    raw::write(&mut stream, 0, &body).await;
+    let packets = raw::result_set(&mut stream).await;
+    assert_eq!(
+        packets.len(),
+        5,
+        "column count, definition, EOF, row, EOF: {packets:?}"
+    );
+    assert_eq!(packets[0], [0x01]);
 }
 
 /// A raw protocol client: logs in with mysql_native_password, then sends COM_FIELD_LIST.
@@ -200,6 +328,47 @@ mod raw {
         write(&mut stream, 1, &buf).await;
         let reply = read(&mut stream).await;
         (stream, reply)
+    }
+
+    /// COM_STMT_PREPARE of `sql`; returns the statement id after reading the parameter and
+    /// column definitions (each list followed by an EOF when not empty).
+    pub async fn prepare(stream: &mut TcpStream, sql: &str) -> u32 {
+        let mut body = vec![0x16];
+        body.extend_from_slice(sql.as_bytes());
+        write(stream, 0, &body).await;
+        let ok = read(stream).await;
+        assert_eq!(ok[0], 0x00, "prepare OK: {ok:?}");
+        let id = u32::from_le_bytes([ok[1], ok[2], ok[3], ok[4]]);
+        let columns = u16::from_le_bytes([ok[5], ok[6]]);
+        let params = u16::from_le_bytes([ok[7], ok[8]]);
+        for count in [params, columns] {
+            for _ in 0..count {
+                read(stream).await;
+            }
+            if count > 0 {
+                assert_eq!(read(stream).await[0], 0xFE, "EOF after definitions");
+            }
+        }
+        id
+    }
+
+    /// Every packet of a result set (without CLIENT_DEPRECATE_EOF): up to the second EOF, or
+    /// the ERR that replaces it.
+    pub async fn result_set(stream: &mut TcpStream) -> Vec<Vec<u8>> {
+        let mut packets = Vec::new();
+        let mut eofs = 0;
+        while eofs < 2 {
+            let packet = read(stream).await;
+            let end = packet[0] == 0xFF;
+            if packet[0] == 0xFE && packet.len() < 9 {
+                eofs += 1;
+            }
+            packets.push(packet);
+            if end {
+                break;
+            }
+        }
+        packets
     }
 
     /// Sends COM_FIELD_LIST and returns the column definitions, or the ERR payload.

@@ -196,8 +196,15 @@ async fn non_pk_predicates_filter_but_never_act_as_the_key() {
 async fn no_database_and_unknown_statements() {
     let server = TestServer::start().await;
     let mut conn = connect(&server, None).await;
+    // Without a current database a virtual read resolves to the one captured schema holding
+    // the table (`shop` here); a name no schema holds is 1046.
+    let found: Vec<i64> = conn
+        .query("SELECT id FROM _flashback.orders AS OF 'now' WHERE id = 1")
+        .await
+        .expect("orders resolves to shop");
+    assert_eq!(found, [1]);
     let r = conn
-        .query_drop("SELECT * FROM _flashback.orders AS OF 'now' WHERE id = 1")
+        .query_drop("SELECT * FROM _flashback.nosuch AS OF 'now' WHERE id = 1")
         .await;
     let (code, state, _) = server_error(r);
     assert_eq!((code, state.as_str()), (1046, "3D000"));

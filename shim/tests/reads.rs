@@ -251,7 +251,10 @@ async fn session_default_time_and_as_of_spellings() {
         "SELECT /*+ DBTRAIL_AT='2026-04-27 09:11:59' */ * FROM orders WHERE id = 44",
         "SELECT * FROM orders WHERE id = 44 AS OF '2026-04-27T11:11:59+02:00'",
     ] {
-        let rows: Vec<Row> = conn.query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let rows: Vec<Row> = conn
+            .query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         assert_eq!(rows.len(), 1, "{sql}");
         assert_eq!(last(&server).as_of_us, T, "{sql}");
     }
@@ -282,11 +285,22 @@ async fn session_default_time_and_as_of_spellings() {
 #[tokio::test]
 async fn allowed_schemas_and_query_timeout() {
     let server = TestServer::start_with("limits: { query_timeout: 1s }\n").await;
-    let opts = Opts::from_url(&server.url("narrow", "n", Some("shop"))).unwrap();
+    let opts = Opts::from_url(&server.url("narrow", "n", Some("SHOP"))).unwrap();
+    let (code, state, message) = server_error(Conn::new(opts).await);
+    assert_eq!(
+        (code, state.as_str()),
+        (1044, "42000"),
+        "connect-time database"
+    );
+    assert_eq!(
+        message,
+        "Access denied for user 'narrow'@'127.0.0.1' to database 'SHOP'"
+    );
+    let opts = Opts::from_url(&server.url("narrow", "n", Some("crm"))).unwrap();
     let mut narrow = Conn::new(opts).await.unwrap();
     let (code, state, message) = server_error(
         narrow
-            .query_drop("SELECT * FROM _flashback.orders AS OF 'now' WHERE id = 44")
+            .query_drop("SELECT * FROM shop.orders WHERE id = 44 AS OF 'now'")
             .await,
     );
     assert_eq!((code, state.as_str()), (1044, "42000"));
@@ -298,6 +312,25 @@ async fn allowed_schemas_and_query_timeout() {
     assert_eq!(dbs, ["_flashback", "_snapshot", "_diff"]);
     let (code, _, _) = server_error(narrow.query_drop("SHOW TABLES FROM shop").await);
     assert_eq!(code, 1044);
+    for db in ["shop", "SHOP", "`Shop`"] {
+        let (code, state, message) = server_error(narrow.query_drop(format!("USE {db}")).await);
+        assert_eq!((code, state.as_str()), (1044, "42000"), "USE {db}");
+        assert!(
+            message.starts_with("Access denied for user 'narrow'"),
+            "{message}"
+        );
+    }
+    let current: Option<String> = narrow.query_first("SELECT DATABASE()").await.unwrap();
+    assert_eq!(
+        current.as_deref(),
+        Some("crm"),
+        "a refused USE keeps the database"
+    );
+    for db in ["CRM", "_flashback", "information_schema"] {
+        narrow.query_drop(format!("USE {db}")).await.unwrap();
+    }
+    let current: Option<String> = narrow.query_first("SELECT DATABASE()").await.unwrap();
+    assert_eq!(current.as_deref(), Some("information_schema"));
 
     let mut conn = connect(&server).await;
     let started = std::time::Instant::now();
@@ -311,4 +344,172 @@ async fn allowed_schemas_and_query_timeout() {
     assert!(message.contains("query_timeout (1s)"), "{message}");
     assert!(started.elapsed() < std::time::Duration::from_millis(2500));
     conn.ping().await.unwrap();
+}
+
+/// `SET time_zone` with an IANA name: zone-less AS OF literals follow its daylight-saving rules,
+/// `_diff` shows event times in it, and an unknown name is ERR 1298.
+#[tokio::test]
+async fn named_time_zones_follow_daylight_saving() {
+    const JAN_15_11H_UTC: i64 = 1_768_474_800_000_000;
+    const SPRING_CHANGE: i64 = 1_774_746_000_000_000; // 2026-03-29 01:00 UTC, 02:00 CET → 03:00 CEST
+    let server = TestServer::start().await;
+    let mut conn = connect(&server).await;
+    assert_eq!(
+        server_error(conn.query_drop("SET time_zone = 'Mars/Olympus'").await),
+        (
+            1298,
+            "HY000".into(),
+            "Unknown or incorrect time zone: 'Mars/Olympus'".into()
+        )
+    );
+    conn.query_drop("SET time_zone = 'Europe/Paris'")
+        .await
+        .unwrap();
+    let zone: Option<String> = conn.query_first("SELECT @@time_zone").await.unwrap();
+    assert_eq!(zone.as_deref(), Some("Europe/Paris"));
+    for time in [
+        "2026-04-27 11:11:59",
+        "2026-01-15 12:00:00",
+        "2026-03-29 02:30:00",
+    ] {
+        let sql = format!("SELECT id FROM _flashback.orders AS OF '{time}' WHERE id = 1");
+        let ids: Vec<i64> = conn.query(sql).await.unwrap();
+        assert_eq!(ids, [1]);
+    }
+    let _: Vec<i64> = conn
+        .exec(
+            "SELECT id FROM _flashback.orders AS OF ? WHERE id = 1",
+            ("2026-04-27 11:11:59",),
+        )
+        .await
+        .unwrap();
+    let instants: Vec<i64> = server
+        .backend
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_of_us)
+        .collect();
+    assert_eq!(instants, [T, JAN_15_11H_UTC, SPRING_CHANGE, T]);
+
+    let times: Vec<String> = conn
+        .query("SELECT event_time FROM _diff.orders BETWEEN '2026-04-27 10:00' AND '2026-04-27 12:00' WHERE id = 44")
+        .await
+        .unwrap();
+    assert_eq!(
+        times,
+        ["2026-04-27 11:00:00.000000", "2026-04-27 11:11:58.500000"]
+    );
+    conn.query_drop("SET time_zone = SYSTEM").await.unwrap();
+    let _: Vec<i64> = conn
+        .query("SELECT id FROM _flashback.orders AS OF '2026-04-27 09:11:59' WHERE id = 1")
+        .await
+        .unwrap();
+    let last = server.backend.requests.lock().unwrap().last().cloned();
+    assert_eq!(
+        last.map(|r| r.as_of_us),
+        Some(T),
+        "SYSTEM is the UTC default"
+    );
+}
+
+fn flashback_count(server: &TestServer) -> usize {
+    server.backend.requests.lock().unwrap().len()
+}
+
+/// Answers for times the agent has fully captured come from the cache the second time; answers
+/// at the capture position, with warnings, or without a reported position always reach the agent.
+#[tokio::test]
+async fn immutable_answers_are_cached_and_live_ones_are_not() {
+    let server = TestServer::start().await;
+    let mut conn = connect(&server).await;
+    let sql = "SELECT id, note FROM _flashback.orders AS OF '2026-04-27 09:11:59' WHERE id = 501";
+    let first: Vec<(i64, String)> = conn.query(sql).await.unwrap();
+    assert_eq!(first, [(501, "order 501".to_owned())]);
+    assert_eq!(flashback_count(&server), 1);
+    // Same request, text and binary protocol, another connection: served from the cache.
+    let again: Vec<(i64, String)> = conn.query(sql).await.unwrap();
+    let prepared: Vec<(i64, String)> = conn
+        .exec(
+            "SELECT id, note FROM _flashback.orders AS OF ? WHERE id = ?",
+            ("2026-04-27 09:11:59", 501),
+        )
+        .await
+        .unwrap();
+    let mut other = connect(&server).await;
+    let elsewhere: Vec<(i64, String)> = other.query(sql).await.unwrap();
+    assert_eq!((&again, &prepared, &elsewhere), (&first, &first, &first));
+    assert_eq!(flashback_count(&server), 1, "served from the cache");
+    // Another instant or key is another answer.
+    let _: Vec<i64> = conn
+        .query("SELECT id FROM _flashback.orders AS OF '2026-04-27 09:12:00' WHERE id = 501")
+        .await
+        .unwrap();
+    assert_eq!(flashback_count(&server), 2);
+
+    for sql in [
+        format!(
+            "SELECT id FROM _flashback.orders AS OF '2026-04-27 09:11:59' WHERE id = {ID_LIVE}"
+        ),
+        format!(
+            "SELECT id FROM _flashback.orders AS OF '2026-04-27 09:11:59' WHERE id = {ID_NO_HISTORY}"
+        ),
+        "SELECT id FROM _flashback.orders AS OF '2026-04-27 09:11:59' WHERE id = 1".to_owned(),
+    ] {
+        let before = flashback_count(&server);
+        for _ in 0..2 {
+            let _: Vec<i64> = conn.query(&sql).await.unwrap();
+        }
+        assert_eq!(flashback_count(&server), before + 2, "not cached: {sql}");
+    }
+}
+
+#[tokio::test]
+async fn answer_cache_can_be_turned_off() {
+    let server = TestServer::start_with("cache: { answers_max_bytes: 0, tables_ttl: 1s }\n").await;
+    let mut conn = connect(&server).await;
+    let sql = "SELECT id FROM _flashback.orders AS OF '2026-04-27 09:11:59' WHERE id = 501";
+    for _ in 0..2 {
+        let ids: Vec<i64> = conn.query(sql).await.unwrap();
+        assert_eq!(ids, [501]);
+    }
+    assert_eq!(flashback_count(&server), 2);
+}
+
+/// A key without captured history: no row, the EOF/OK packet counts one warning, and
+/// `SHOW WARNINGS` says why; the next statement clears it.
+#[tokio::test]
+async fn missing_history_is_a_warning_with_a_matching_count() {
+    let server = TestServer::start().await;
+    let mut conn = connect(&server).await;
+    let sql = format!(
+        "SELECT * FROM _flashback.orders AS OF '2026-04-27 09:11:59' WHERE id IN (44, {ID_NO_HISTORY})"
+    );
+    for binary in [false, true] {
+        let ids: Vec<i64> = if binary {
+            conn.exec(sql.replace("SELECT *", "SELECT id"), ())
+                .await
+                .unwrap()
+        } else {
+            conn.query(sql.replace("SELECT *", "SELECT id"))
+                .await
+                .unwrap()
+        };
+        assert_eq!(ids, [44]);
+        assert_eq!(
+            conn.get_warnings(),
+            1,
+            "warning count in the EOF (binary: {binary})"
+        );
+        let warnings: Vec<(String, u16, String)> = conn.query("SHOW WARNINGS").await.unwrap();
+        assert_eq!(
+            warnings,
+            [("Warning".to_owned(), 1105, NO_HISTORY_WARNING.to_owned())]
+        );
+        conn.query_drop("SELECT 1").await.unwrap();
+        assert_eq!(conn.get_warnings(), 0);
+        let warnings: Vec<(String, u16, String)> = conn.query("SHOW WARNINGS").await.unwrap();
+        assert!(warnings.is_empty());
+    }
 }

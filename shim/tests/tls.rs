@@ -47,11 +47,24 @@ async fn tls_upgrade_and_require() {
         .query("SHOW SESSION VARIABLES LIKE 'have_ssl'")
         .await
         .unwrap();
-    assert_eq!(cipher.len(), 1);
+    assert_eq!(cipher, [("have_ssl".to_owned(), "YES".to_owned())]);
     let mut plain = Conn::new(opts(&server, false))
         .await
         .expect("plain login allowed");
     plain.ping().await.unwrap();
+    let have: Vec<(String, String)> = plain
+        .query("SELECT @@have_ssl, @@have_openssl")
+        .await
+        .unwrap();
+    assert_eq!(
+        have,
+        [("YES".to_owned(), "YES".to_owned())],
+        "TLS is offered"
+    );
+    let without = TestServer::start().await;
+    let mut conn = Conn::new(opts(&without, false)).await.unwrap();
+    let have: Option<String> = conn.query_first("SELECT @@have_ssl").await.unwrap();
+    assert_eq!(have.as_deref(), Some("DISABLED"));
 
     let required = TestServer::start_with(&tls_yaml(&dir, true)).await;
     let mut secure = Conn::new(opts(&required, true)).await.expect("TLS login");

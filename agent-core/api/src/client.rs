@@ -10,6 +10,7 @@ use crate::diff::{DiffRequest, DiffResponse};
 use crate::error::ErrorBody;
 use crate::flashback::{FlashbackRequest, FlashbackResponse};
 use crate::health::HealthResponse;
+use crate::recover::{RecoverRequest, RecoverResponse};
 use crate::snapshot::{SnapshotEnd, SnapshotHeader, SnapshotLine, SnapshotRequest};
 use crate::value::Value;
 
@@ -109,6 +110,35 @@ impl AgentClient {
         self.post("/v1/diff", request).await
     }
 
+    /// `POST /v1/recover`: the reversal script for the selected changes (nothing is executed).
+    pub async fn recover(&self, request: &RecoverRequest) -> Result<RecoverResponse, ClientError> {
+        self.post("/v1/recover", request).await
+    }
+
+    /// `POST /v1/archive/rotate`: rotates index ranges into archives (and prunes) now.
+    pub async fn rotate_archives(
+        &self,
+        request: &crate::archive::RotateRequest,
+    ) -> Result<crate::archive::RotationReport, ClientError> {
+        self.post("/v1/archive/rotate", request).await
+    }
+
+    /// `POST /v1/baselines`: takes baselines and answers when they are written.
+    pub async fn baselines(
+        &self,
+        request: &crate::baseline::BaselineRequest,
+    ) -> Result<crate::baseline::BaselineResponse, ClientError> {
+        self.post("/v1/baselines", request).await
+    }
+
+    /// `POST /v1/baselines/import`: imports a mydumper dump directory as baselines.
+    pub async fn import_mydumper(
+        &self,
+        request: &crate::baseline::ImportRequest,
+    ) -> Result<crate::baseline::BaselineResponse, ClientError> {
+        self.post("/v1/baselines/import", request).await
+    }
+
     /// `POST /v1/snapshot`: returns once the header line arrived; rows follow from
     /// [`SnapshotStream::next_row`] as the agent produces them (bounded memory on both sides).
     pub async fn snapshot(&self, request: &SnapshotRequest) -> Result<SnapshotStream, ClientError> {
@@ -200,12 +230,7 @@ impl AgentClient {
                 body: serde_json::from_slice::<ErrorBody>(&body).ok(),
             });
         }
-        if let Ok(failure) = serde_json::from_slice::<ErrorBody>(&body) {
-            if !failure.success {
-                return Err(ClientError::Failure(failure));
-            }
-        }
-        serde_json::from_slice(&body).map_err(|e| ClientError::Decode(e.to_string()))
+        decode_answer(&body)
     }
 }
 
@@ -287,6 +312,18 @@ impl LineReader {
     }
 }
 
+/// A 2xx body as `R`, or the `{ "success": false, ... }` failure it holds instead.
+///
+/// The body is parsed as `R` first, so an answer is read once: every response type has a required
+/// field an error body lacks (`tests::error_bodies_are_not_answers`), so a failure never passes
+/// for an answer.
+fn decode_answer<R: DeserializeOwned>(body: &[u8]) -> Result<R, ClientError> {
+    serde_json::from_slice(body).map_err(|e| match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(failure) if !failure.success => ClientError::Failure(failure),
+        _ => ClientError::Decode(e.to_string()),
+    })
+}
+
 /// The error and its causes joined by `: ` (reqwest hides the useful part in the source chain).
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -321,6 +358,28 @@ mod tests {
         assert!(matches!(
             AgentClient::new("127.0.0.1:8600", "t"),
             Err(ClientError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn error_bodies_are_not_answers() {
+        let body =
+            br#"{"success":false,"error":{"code":"not_yet_replicated","message":"lag 3 s"}}"#;
+        fn failure<R: DeserializeOwned + std::fmt::Debug>(body: &[u8]) {
+            match decode_answer::<R>(body) {
+                Err(ClientError::Failure(f)) => assert!(f.error.message.contains("lag")),
+                other => panic!("{} decoded as {other:?}", std::any::type_name::<R>()),
+            }
+        }
+        failure::<HealthResponse>(body);
+        failure::<TablesResponse>(body);
+        failure::<FlashbackResponse>(body);
+        failure::<DiffResponse>(body);
+        failure::<RecoverResponse>(body);
+        failure::<crate::baseline::BaselineResponse>(body);
+        assert!(matches!(
+            decode_answer::<TablesResponse>(br#"{"success":true}"#),
+            Err(ClientError::Decode(_))
         ));
     }
 

@@ -62,4 +62,10 @@ pub struct FlashbackResponse {
     /// Notes for `SHOW WARNINGS`, e.g. why a key has no row.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The instant (µs since the Unix epoch) up to which the source's captured record was
+    /// complete when the answer was built (`/health`'s `complete_until_us`); absent from older
+    /// agents and before capture knows it. An answer for an `as_of_us` before it is immutable
+    /// history, which lets clients cache it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complete_until_us: Option<i64>,
 }

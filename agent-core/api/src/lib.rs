@@ -14,16 +14,23 @@
 //! | POST | `/v1/flashback` | [`flashback::FlashbackRequest`] | [`flashback::FlashbackResponse`] |
 //! | POST | `/v1/diff` | [`diff::DiffRequest`] | [`diff::DiffResponse`] |
 //! | POST | `/v1/snapshot` | [`snapshot::SnapshotRequest`] | NDJSON stream, see [`snapshot`] |
+//! | POST | `/v1/recover` | [`recover::RecoverRequest`] | [`recover::RecoverResponse`] |
+//! | POST | `/v1/baselines` | [`baseline::BaselineRequest`] | [`baseline::BaselineResponse`] |
+//! | POST | `/v1/baselines/import` | [`baseline::ImportRequest`] | [`baseline::BaselineResponse`] |
+//! | POST | `/v1/archive/rotate` | [`archive::RotateRequest`] | [`archive::RotationReport`] |
 //!
 //! Failures answer `{ "success": false, "error": { "code": ..., "message": ... } }`
 //! ([`error::ErrorBody`]) with a 4xx status for request problems and 5xx for agent faults.
 
+pub mod archive;
+pub mod baseline;
 pub mod catalog;
 pub mod client;
 pub mod diff;
 pub mod error;
 pub mod flashback;
 pub mod health;
+pub mod recover;
 pub mod snapshot;
 pub mod time;
 pub mod value;

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use agent_api::Value;
-use fjall::config::{BlockSizePolicy, CompressionPolicy};
+use fjall::config::{BlockSizePolicy, CompressionPolicy, FilterPolicy};
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use serde::{Deserialize, Serialize};
 
@@ -207,6 +207,11 @@ type TableKey = (u32, String, String);
 /// Upper bound of memtable bytes across keyspaces (64 MiB).
 const WRITE_BUFFER_BYTES: u64 = 64 << 20;
 
+/// Upper bound of sealed journal bytes (64 MiB, fjall's minimum; its default is 512 MiB). Past it
+/// fjall flushes the keyspaces that still pin the oldest journal (the small `txns`, `time` and
+/// `meta` ones rarely fill a memtable), so the data dir stays near the sorted tables' size.
+const JOURNAL_BYTES: u64 = 64 << 20;
+
 /// Name → table entries, with what changed since the last commit of each source.
 #[derive(Default)]
 struct Registry {
@@ -264,14 +269,22 @@ impl Index {
         #[allow(deprecated)]
         let db = Database::builder(dir)
             .max_write_buffer_size(Some(WRITE_BUFFER_BYTES))
+            .max_journaling_size(JOURNAL_BYTES)
+            // One flush/compaction thread. With two, fjall's first worker hands each compaction
+            // request back to the queue while the other is busy and spins on it (86% of agent-core
+            // instructions in a callgrind profile of the bench), a core lost on small machines.
+            .worker_threads(1)
             .cache_size(64 << 20)
             .open()?;
         // Row images compress well (repeated values across versions of a key): LZ4 on every level,
-        // not only the deeper ones as fjall's default does.
+        // not only the deeper ones as fjall's default does. `rows` is only read by range scans
+        // (a key's history around a seq, key ranges), which bloom filters do not serve: none are
+        // built (they cost 1.3-2.4 B per change).
         let rows = db.keyspace("rows", || {
             KeyspaceCreateOptions::default()
                 .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
                 .data_block_size_policy(BlockSizePolicy::all(16 * 1024))
+                .filter_policy(FilterPolicy::disabled())
         })?;
         let txns = db.keyspace("txns", KeyspaceCreateOptions::default)?;
         let time = db.keyspace("time", KeyspaceCreateOptions::default)?;
@@ -427,6 +440,22 @@ impl Index {
                 None
             }
         }
+    }
+
+    /// Every name table number `table_no` of `server_id` has had (RENAMEs move a table's number
+    /// to its new name), with the entry giving its seq span under that name.
+    pub fn names_of(&self, server_id: u32, table_no: u32) -> Vec<(String, String, TableEntry)> {
+        let reg = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        reg.names
+            .iter()
+            .filter(|((sid, _, _), _)| *sid == server_id)
+            .flat_map(|((_, schema, name), entries)| {
+                entries
+                    .iter()
+                    .filter(|e| e.table_no == table_no)
+                    .map(move |e| (schema.clone(), name.clone(), e.clone()))
+            })
+            .collect()
     }
 
     /// The entry of `schema.name` on `server_id` that covers `seq`: the one whose span contains it,
@@ -779,9 +808,67 @@ impl Index {
         Ok(())
     }
 
+    /// Every table entry of `server_id` under every name it had, as `(schema, table, entry)`
+    /// (dropped and renamed-away ones included): what archive rotation walks.
+    pub fn table_entries(&self, server_id: u32) -> Vec<(String, String, TableEntry)> {
+        let reg = self.registry.read().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<_> = reg
+            .names
+            .iter()
+            .filter(|((sid, _, _), _)| *sid == server_id)
+            .flat_map(|((_, s, n), entries)| {
+                entries.iter().map(|e| (s.clone(), n.clone(), e.clone()))
+            })
+            .collect();
+        out.sort_by_key(|(_, _, e)| (e.table_no, e.from_seq));
+        out
+    }
+
+    /// Removes every row change of `table_no` with seq ≤ `seq_upto` (the range archive rotation
+    /// has moved to archive files), in fsynced batches; returns how many were removed.
+    pub fn drop_changes(&self, table_no: u32, seq_upto: u64) -> Result<u64, IndexError> {
+        let start = table_no.to_be_bytes().to_vec();
+        let end = (table_no + 1).to_be_bytes().to_vec();
+        let mut removed = 0u64;
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncData));
+        let mut pending = 0usize;
+        for kv in self.rows.range(start.as_slice()..end.as_slice()) {
+            let key = kv.key()?;
+            if key.len() < 16 {
+                return Err(IndexError::Corrupt("short row key".into()));
+            }
+            if be_u64(&key[key.len() - 12..key.len() - 4]) > seq_upto {
+                continue;
+            }
+            batch.remove(&self.rows, key);
+            pending += 1;
+            if pending == 10_000 {
+                batch.commit()?;
+                batch = self.db.batch().durability(Some(PersistMode::SyncData));
+                removed += pending as u64;
+                pending = 0;
+            }
+        }
+        batch.commit()?;
+        Ok(removed + pending as u64)
+    }
+
     /// Bytes on disk (all keyspaces and the journal).
     pub fn disk_space(&self) -> u64 {
         self.db.disk_space().unwrap_or(0)
+    }
+
+    /// Writes every keyspace's memtable to sorted tables and waits for it, so fjall can delete the
+    /// sealed journals that held them (called on shutdown: the data dir then holds the index at
+    /// about its sorted-table size, and the next start has little journal to replay). Durability
+    /// does not depend on it: every committed batch is already in the journal.
+    pub fn flush(&self) -> Result<(), IndexError> {
+        for keyspace in [&self.rows, &self.txns, &self.time, &self.clears, &self.meta] {
+            // Public in fjall 3.1 but hidden from its docs: seals the memtable, queues its flush
+            // and returns when no sealed memtable is left.
+            keyspace.rotate_memtable_and_wait()?;
+        }
+        Ok(())
     }
 }
 
@@ -877,4 +964,43 @@ fn decode_value(seq: u64, value: &[u8]) -> Result<StoredChange, IndexError> {
         before,
         after,
     })
+}
+
+#[cfg(test)]
+mod flush_tests {
+    use super::*;
+
+    #[test]
+    fn flush_moves_memtables_to_sorted_tables_and_keeps_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        let cp = Checkpoint {
+            binlog_file: "binlog.000001".into(),
+            binlog_pos: 300,
+            ..Checkpoint::default()
+        };
+        let txn = CommittedTxn {
+            seq: 1,
+            record: TxnRecord {
+                visible_us: 1_000,
+                commit_us: 1_000,
+                gtid: None,
+                binlog_file: "binlog.000001".into(),
+                binlog_pos: 300,
+                rows: 0,
+            },
+            changes: Vec::new(),
+            ordinal_base: 0,
+            clears: Vec::new(),
+        };
+        index.commit(1, &[txn], &cp, true).unwrap();
+        let tables = |i: &Index| [&i.txns, &i.time, &i.meta].map(|k| k.table_count());
+        assert_eq!(tables(&index), [0, 0, 0], "a small commit stays in the memtables");
+        index.flush().unwrap();
+        assert_eq!(tables(&index), [1, 1, 1]);
+        drop(index);
+        let index = Index::open(dir.path()).unwrap();
+        assert_eq!(index.checkpoint(1).unwrap(), Some(cp));
+        assert_eq!(index.seq_at(1, 1_000).unwrap(), 1);
+    }
 }

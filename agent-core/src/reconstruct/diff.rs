@@ -31,6 +31,7 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
     let out = out.clone();
     let pk_cols: Vec<&ColumnDef> = out.pk.iter().map(|&i| &out.columns[i]).collect();
     let index = &app.index;
+    let tiers = app.archive.view(req.server_id, entry.table_no).await?;
     let mut found: Vec<StoredChange> = Vec::new();
     match &req.key {
         KeyPredicate::In(keys) => {
@@ -41,8 +42,8 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
             encoded.sort();
             encoded.dedup();
             for pk in &encoded {
-                index.changes_between(
-                    entry.table_no,
+                tiers.changes_between(
+                    index,
                     Some(pk),
                     Some(pk),
                     seq_from,
@@ -54,13 +55,13 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
                         true
                     },
                 )?;
-                truncations(app, &entry, pk, seq_from, seq_to, &mut found)?;
+                truncations(app, &tiers, &entry, pk, seq_from, seq_to, &mut found)?;
             }
         }
         KeyPredicate::Range { lower, upper } => {
             let range = KeyRange::new(lower.as_ref(), upper.as_ref(), &pk_cols)?;
-            index.changes_between(
-                entry.table_no,
+            tiers.changes_between(
+                index,
                 range.lo(),
                 range.hi(),
                 seq_from,
@@ -121,6 +122,7 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
 /// Adds a DELETE at each TRUNCATE in `(seq_from, seq_to]` for a key that existed just before it.
 fn truncations(
     app: &App,
+    tiers: &crate::archive::TierView,
     entry: &crate::index::TableEntry,
     pk: &[u8],
     seq_from: u64,
@@ -136,7 +138,7 @@ fn truncations(
             before: app.index.last_clear(entry.table_no, 0, t - 1)?,
             after: Some(t),
         };
-        let (at, later) = app.index.key_history_around(entry.table_no, pk, t - 1)?;
+        let (at, later) = tiers.key_history_around(&app.index, pk, t - 1, 0)?;
         let (at, _) = clears.apply(at, later);
         if let Some(c) = at.filter(|c| c.kind != ChangeKind::Delete) {
             found.push(StoredChange {

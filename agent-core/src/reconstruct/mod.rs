@@ -50,7 +50,10 @@ impl From<crate::index::IndexError> for ApiError {
 /// Answers `POST /v1/flashback`.
 pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackResponse, ApiError> {
     let (entry, seq_max) =
-        resolve_time(app, req.server_id, &req.schema, &req.table, req.as_of_us).await?;
+        match resolve_time(app, req.server_id, &req.schema, &req.table, req.as_of_us).await {
+            Ok(found) => found,
+            Err(e) => return snapshot::flashback_from_baseline_only(app, req, e).await,
+        };
     let (_, out_schema) = entry.version_at(seq_max);
     let out_schema = out_schema.clone();
     let pk_cols: Vec<&ColumnDef> = out_schema
@@ -70,6 +73,7 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
     let index = &app.index;
+    let tiers = app.archive.view(req.server_id, entry.table_no).await?;
     let clears = Clears {
         before: index.last_clear(entry.table_no, 0, seq_max)?,
         after: index.next_clear(entry.table_no, seq_max)?,
@@ -79,7 +83,22 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
         .get(&req.server_id)
         .map(|s| s.status().gaps)
         .unwrap_or_default();
-    let gap = open_gap(&gaps, &entry, seq_max);
+    // Keys with no change after a baseline are answered from it (DESIGN.md "Storage tiers").
+    let complete = entry.complete_from_seq.is_some_and(|c| c <= seq_max);
+    let base = match complete {
+        true => None,
+        false => snapshot::usable_baseline(
+            app,
+            req.server_id,
+            &req.schema,
+            &req.table,
+            Some(&entry),
+            Some(&clears),
+            seq_max,
+        )?
+        .map(|b| snapshot::BaselineUse::new(b, &out_schema)),
+    };
+    let gap = snapshot::open_gap_with(&gaps, &entry, seq_max, base.as_ref());
     match &req.key {
         KeyPredicate::In(keys_in) => {
             let mut encoded = Vec::with_capacity(keys_in.len());
@@ -88,10 +107,19 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
             }
             encoded.sort_by(|a, b| a.0.cmp(&b.0));
             encoded.dedup_by(|a, b| a.0 == b.0);
+            let mut from_base: std::collections::HashMap<Vec<u8>, Vec<Value>> = match &base {
+                Some(b) => {
+                    let keys: Vec<Vec<u8>> = encoded.iter().map(|(k, _)| k.clone()).collect();
+                    crate::baseline::reader::lookup(&b.baseline, &keys)?
+                        .into_iter()
+                        .collect()
+                }
+                None => Default::default(),
+            };
             for (pk, literal) in encoded {
-                let (at, after) = index.key_history_around(entry.table_no, &pk, seq_max)?;
-                let complete = entry.complete_from_seq.is_some_and(|c| c <= seq_max);
-                if at.is_none() && after.is_none() && !complete {
+                let base_seq = base.as_ref().map_or(0, |b| b.baseline.manifest.seq);
+                let (at, after) = tiers.key_history_around(index, &pk, seq_max, base_seq)?;
+                if at.is_none() && after.is_none() && !complete && base.is_none() {
                     warnings.push(no_history_warning(&req.schema, &req.table, literal));
                 }
                 let (at, after) = clears.apply(at, after);
@@ -106,9 +134,11 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
                         ),
                     ));
                 }
-                if let Some(row) = state_as_of(&entry, (at, after), &out_schema) {
-                    rows.push(row);
-                }
+                let row = match &base {
+                    Some(b) => b.merged(&entry, at, from_base.remove(&pk), &out_schema),
+                    None => state_as_of(&entry, (at, after), &out_schema),
+                };
+                rows.extend(row);
             }
         }
         KeyPredicate::Range { lower, upper } => {
@@ -119,18 +149,17 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
                 ));
             }
             let range = KeyRange::new(lower.as_ref(), upper.as_ref(), &pk_cols)?;
-            index.scan_keys(
-                entry.table_no,
-                range.lo(),
-                range.hi(),
+            snapshot::merge_scan(
+                index,
+                &tiers,
+                &entry,
+                &range,
                 seq_max,
-                |pk, at, after| {
-                    if range.contains(pk) {
-                        if let Some(row) = state_as_of(&entry, clears.apply(at, after), &out_schema)
-                        {
-                            rows.push(row);
-                        }
-                    }
+                &clears,
+                base.as_ref(),
+                &out_schema,
+                |row| {
+                    rows.push(row);
                     true
                 },
             )?;
@@ -142,6 +171,10 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
         rows,
         seq: seq_max,
         warnings,
+        complete_until_us: app.sources.get(&req.server_id).and_then(|s| {
+            let complete = s.complete_until_us();
+            (complete != i64::MIN).then_some(complete)
+        }),
     })
 }
 
@@ -374,7 +407,8 @@ impl KeyRange {
 }
 
 /// The newest gap that leaves a table's state uncertain at `seq_max`: its hole lies before
-/// `seq_max` and the table was not known whole (CREATE or TRUNCATE captured) after it.
+/// `seq_max` and the table was not known whole (CREATE or TRUNCATE captured) after it. With a
+/// baseline see [`snapshot::open_gap_with`].
 pub(crate) fn open_gap<'a>(gaps: &'a [Gap], entry: &TableEntry, seq_max: u64) -> Option<&'a Gap> {
     gaps.iter()
         .rev()

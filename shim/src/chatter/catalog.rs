@@ -4,12 +4,13 @@
 //! `_flashback.<t>` like a real schema.
 //!
 //! A virtual schema name (`_flashback`, `_snapshot`, `_diff`) stands for the current database:
-//! `_flashback.orders` after `USE shop` is `shop.orders` as of a time.
+//! `_flashback.orders` after `USE shop` is `shop.orders` as of a time; without a real current
+//! database it is the one captured schema holding `orders` ([`virtual_tables`]).
 
 use agent_api::catalog::{ColumnInfo, TableInfo};
 
-use super::show::{like, table};
 use super::TextResult;
+use super::show::{like, table};
 use crate::classify::{CatalogQuery, NameFilter};
 use crate::encode::SimpleType;
 use crate::error::MysqlError;
@@ -17,32 +18,89 @@ use crate::error::MysqlError;
 /// The schemas the shim serves in front of every captured one.
 pub const VIRTUAL_SCHEMAS: [&str; 3] = ["_flashback", "_snapshot", "_diff"];
 
-fn is_virtual(schema: &str) -> bool {
+/// True for `_flashback`, `_snapshot`, `_diff` (any case).
+pub fn is_virtual(schema: &str) -> bool {
     VIRTUAL_SCHEMAS
         .iter()
         .any(|v| v.eq_ignore_ascii_case(schema))
 }
 
-/// The captured schema a catalog query reads: the one written, or the current database when
-/// none or a virtual one is written. `None` for `SHOW DATABASES` (every schema).
-pub fn source_schema(
-    query: &CatalogQuery,
-    current: Option<&str>,
-) -> Result<Option<String>, MysqlError> {
+/// Which captured tables a catalog query reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// Every captured table (`SHOW DATABASES`).
+    All,
+    /// The tables of this real schema (written in the query, or the current database).
+    Schema(String),
+    /// The tables a virtual schema shows in this session: see [`virtual_tables`].
+    Virtual,
+}
+
+/// The tables `query` reads: a real schema written is that schema; a virtual one written, or
+/// none written with a current database, is the virtual listing (the current real database's
+/// tables, see [`virtual_tables`]); none written and no current database is ERR 1046.
+pub fn listing(query: &CatalogQuery, current: Option<&str>) -> Result<Listing, MysqlError> {
     let written = match query {
-        CatalogQuery::Databases { .. } => return Ok(None),
+        CatalogQuery::Databases { .. } => return Ok(Listing::All),
         CatalogQuery::Tables { schema, .. }
         | CatalogQuery::Columns { schema, .. }
         | CatalogQuery::CreateTable { schema, .. }
         | CatalogQuery::Keys { schema, .. }
-        | CatalogQuery::TableStatus { schema } => schema.as_deref(),
+        | CatalogQuery::TableStatus { schema, .. } => schema.as_deref(),
     };
-    match written {
-        Some(s) if !is_virtual(s) => Ok(Some(s.to_owned())),
-        _ => current
-            .filter(|c| !is_virtual(c))
-            .map(|c| Some(c.to_owned()))
-            .ok_or_else(MysqlError::no_database),
+    match (written, current) {
+        (Some(s), _) if !is_virtual(s) => Ok(Listing::Schema(s.to_owned())),
+        (Some(_), _) => Ok(Listing::Virtual),
+        (None, Some(c)) if !is_virtual(c) => Ok(Listing::Schema(c.to_owned())),
+        (None, Some(_)) => Ok(Listing::Virtual),
+        (None, None) => Err(MysqlError::no_database()),
+    }
+}
+
+/// The tables a virtual schema (`_flashback`, `_snapshot`, `_diff`) shows, from `captured`
+/// (every schema the tenant may read): a virtual schema has no tables of its own, its `<t>` is
+/// resolved as `_flashback.<t>` is read. With a real current database (`USE shop`) that is
+/// `shop`'s tables (filter `captured` to it first); without one (`USE _flashback`, or a
+/// ProxySQL connection with schemaname `_flashback`), every captured table whose name is in
+/// exactly one schema: a name captured in several schemas is ambiguous until a real database is
+/// chosen, so it is not listed (reading it is ERR 1046 naming the schemas).
+pub fn virtual_tables(captured: Vec<TableInfo>) -> Vec<TableInfo> {
+    let count = |name: &str| {
+        captured
+            .iter()
+            .filter(|t| t.name.eq_ignore_ascii_case(name))
+            .count()
+    };
+    let unique: Vec<bool> = captured.iter().map(|t| count(&t.name) == 1).collect();
+    captured
+        .into_iter()
+        .zip(unique)
+        .filter_map(|(t, keep)| keep.then_some(t))
+        .collect()
+}
+
+/// The schema a virtual read of `table` resolves to without a real current database: the one
+/// captured schema holding a table of that name. Several → ERR 1046 naming them (the user must
+/// `USE` one); none → ERR 1146 `<current>.<table>` after `USE _flashback` (`current`), ERR 1046
+/// without any current database.
+pub fn resolve_unqualified(
+    table: &str,
+    captured: &[TableInfo],
+    current: Option<&str>,
+) -> Result<String, MysqlError> {
+    let mut schemas: Vec<&str> = captured
+        .iter()
+        .filter(|t| t.name.eq_ignore_ascii_case(table))
+        .map(|t| t.schema.as_str())
+        .collect();
+    schemas.sort_unstable();
+    schemas.dedup();
+    match schemas.as_slice() {
+        [] => Err(current.map_or_else(MysqlError::no_database, |c| {
+            MysqlError::no_such_table(c, table)
+        })),
+        [one] => Ok((*one).to_owned()),
+        several => Err(MysqlError::ambiguous_table(table, several)),
     }
 }
 
@@ -68,7 +126,7 @@ pub fn answer(
         } => find(tables, name).map(|t| columns(t, *full)),
         CatalogQuery::CreateTable { table: name, .. } => find(tables, name).map(create_table),
         CatalogQuery::Keys { table: name, .. } => find(tables, name).map(keys),
-        CatalogQuery::TableStatus { .. } => Ok(table_status(tables)),
+        CatalogQuery::TableStatus { like: filter, .. } => Ok(table_status(tables, filter)),
     }
 }
 
@@ -135,6 +193,16 @@ fn is_pk(t: &TableInfo, column: &str) -> bool {
     t.primary_key.iter().any(|k| k.eq_ignore_ascii_case(column))
 }
 
+/// The table's default collation as far as the agent's metadata shows it: that of its first
+/// non-binary string column (columns inherit the table default unless declared otherwise);
+/// `None` for a table without one (unknown, not guessed).
+fn table_collation(t: &TableInfo) -> Option<String> {
+    t.columns
+        .iter()
+        .filter(|c| c.charset.as_deref().is_some_and(|cs| cs != "binary"))
+        .find_map(collation)
+}
+
 /// Collation name of a string column (utf8mb4's default when the id is not one the shim names).
 fn collation(c: &ColumnInfo) -> Option<String> {
     c.charset.as_ref()?;
@@ -197,6 +265,7 @@ fn quote_ident(name: &str) -> String {
 /// `SHOW CREATE TABLE`: `Table`, `Create Table` with MySQL-shaped DDL (one column per line,
 /// `PRIMARY KEY`, `ENGINE=InnoDB`), as SQLAlchemy's reflection regexes expect.
 fn create_table(t: &TableInfo) -> TextResult {
+    let default = table_collation(t);
     let mut lines: Vec<String> = t
         .columns
         .iter()
@@ -206,7 +275,17 @@ fn create_table(t: &TableInfo) -> TextResult {
             } else {
                 "NOT NULL"
             };
-            format!("  {} {} {null}", quote_ident(&c.name), column_type(c))
+            let charset = match (&c.charset, collation(c)) {
+                (Some(cs), Some(coll)) if cs != "binary" && Some(&coll) != default.as_ref() => {
+                    format!(" CHARACTER SET {cs} COLLATE {coll}")
+                }
+                _ => String::new(),
+            };
+            format!(
+                "  {} {}{charset} {null}",
+                quote_ident(&c.name),
+                column_type(c)
+            )
         })
         .collect();
     if !t.primary_key.is_empty() {
@@ -214,9 +293,13 @@ fn create_table(t: &TableInfo) -> TextResult {
         lines.push(format!("  PRIMARY KEY ({})", key.join(",")));
     }
     let ddl = format!(
-        "CREATE TABLE {} (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci",
+        "CREATE TABLE {} (\n{}\n) ENGINE=InnoDB{}",
         quote_ident(&t.name),
-        lines.join(",\n")
+        lines.join(",\n"),
+        default.as_ref().map_or(String::new(), |d| format!(
+            " DEFAULT CHARSET={} COLLATE={d}",
+            d.split('_').next().unwrap_or(d)
+        )),
     );
     table(
         &[
@@ -281,9 +364,10 @@ fn keys(t: &TableInfo) -> TextResult {
 }
 
 /// `SHOW TABLE STATUS`: MySQL 8.0's 18 columns; sizes and times are unknown (NULL).
-fn table_status(tables: &[TableInfo]) -> TextResult {
+fn table_status(tables: &[TableInfo], filter: &NameFilter) -> TextResult {
     let rows = tables
         .iter()
+        .filter(|t| like(filter, &t.name))
         .map(|t| {
             let mut row = vec![
                 text(&t.name),
@@ -292,7 +376,7 @@ fn table_status(tables: &[TableInfo]) -> TextResult {
                 text("Dynamic"),
             ];
             row.extend(std::iter::repeat_n(None, 10));
-            row.extend([text("utf8mb4_0900_ai_ci"), None, text(""), text("")]);
+            row.extend([table_collation(t), None, text(""), text("")]);
             row
         })
         .collect();

@@ -9,21 +9,29 @@ mod rows;
 
 use agent_api::catalog::TableInfo;
 
-use self::eval::{compare, evaluate, truthy, Row, Val};
-use super::show::table;
+use self::eval::{Row, Val, compare, evaluate, truthy};
 use super::TextResult;
-use crate::classify::info_schema::{InfoItem, InfoQuery};
+use super::catalog::VIRTUAL_SCHEMAS;
+use super::show::table;
+use crate::classify::info_schema::{BinOp, InfoItem, InfoQuery, SqlExpr};
 use crate::encode::SimpleType;
 use crate::error::MysqlError;
+use crate::plan::reads::diff_columns;
 
-/// Answers `query` from every captured table; `database` is `DATABASE()`.
+/// Answers `query` from every captured table (`tables`, listed under their source schema) and
+/// the tables the virtual schemas show in this session (`shown`, see
+/// [`super::catalog::virtual_tables`]), listed under `_flashback` and `_snapshot` with the
+/// source columns and key, and under `_diff` with the change-row columns of `SELECT * FROM
+/// _diff.<t>` (no key); `database` is `DATABASE()`.
 pub fn answer(
     query: &InfoQuery,
     tables: &[TableInfo],
+    shown: &[TableInfo],
     database: Option<&str>,
 ) -> Result<TextResult, MysqlError> {
-    let (columns, source) = rows::table_rows(&query.table, tables)
-        .ok_or_else(|| MysqlError::unsupported(format!("information_schema.{}", query.table)))?;
+    let all = with_virtual(tables, shown);
+    let (owned_columns, source) = joined_rows(query, &all, database)?;
+    let columns: Vec<&str> = owned_columns.iter().map(String::as_str).collect();
     let names = output_names(query, &columns);
     let mut out: Vec<(Vec<Val>, Vec<Val>)> = Vec::new();
     for values in source {
@@ -65,6 +73,144 @@ pub fn answer(
         out.truncate(usize::try_from(n).unwrap_or(usize::MAX));
     }
     Ok(result(&names, out.into_iter().map(|(o, _)| o).collect()))
+}
+
+/// The rows `query` reads: one table's rows as they are, or the cross product of several
+/// tables' rows with columns named `<qualifier>.<column>` (the `WHERE` then joins them). Before
+/// the product each table's rows are narrowed by the `WHERE` conjuncts naming only its own
+/// columns (`A.TABLE_SCHEMA = '_flashback'`), so a large catalog is not multiplied whole.
+fn joined_rows(
+    query: &InfoQuery,
+    all: &[TableInfo],
+    database: Option<&str>,
+) -> Result<(Vec<String>, Vec<Vec<Val>>), MysqlError> {
+    let read = |table: &str| {
+        rows::table_rows(table, all)
+            .ok_or_else(|| MysqlError::unsupported(format!("information_schema.{table}")))
+    };
+    if query.sources.len() <= 1 {
+        let (columns, rows) = read(&query.table)?;
+        return Ok((columns.iter().map(|c| (*c).to_owned()).collect(), rows));
+    }
+    let mut conjuncts = Vec::new();
+    if let Some(filter) = &query.filter {
+        split_and(filter, &mut conjuncts);
+    }
+    let mut columns: Vec<String> = Vec::new();
+    let mut out: Vec<Vec<Val>> = vec![Vec::new()];
+    for (table, qualifier) in &query.sources {
+        let (names, rows) = read(table)?;
+        let names: Vec<String> = names.iter().map(|n| format!("{qualifier}.{n}")).collect();
+        let local: Vec<&SqlExpr> = conjuncts
+            .iter()
+            .copied()
+            .filter(|c| only_columns_of(c, qualifier))
+            .collect();
+        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let rows: Vec<Vec<Val>> = rows
+            .into_iter()
+            .filter(|values| {
+                let row = Row {
+                    columns: &name_refs,
+                    values,
+                    database,
+                };
+                // An evaluation error keeps the row: the whole WHERE reports it later.
+                local
+                    .iter()
+                    .all(|c| evaluate(c, &row).map_or(true, |v| truthy(&v)))
+            })
+            .collect();
+        columns.extend(names);
+        out = out
+            .iter()
+            .flat_map(|left| {
+                rows.iter().map(move |right| {
+                    let mut row = left.clone();
+                    row.extend(right.iter().cloned());
+                    row
+                })
+            })
+            .collect();
+    }
+    Ok((columns, out))
+}
+
+/// The operands of a chain of `AND`s.
+fn split_and<'a>(e: &'a SqlExpr, out: &mut Vec<&'a SqlExpr>) {
+    match e {
+        SqlExpr::Binary(l, BinOp::And, r) => {
+            split_and(l, out);
+            split_and(r, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// True when `e` names columns and every one is qualified with `qualifier`.
+fn only_columns_of(e: &SqlExpr, qualifier: &str) -> bool {
+    let mut names = Vec::new();
+    column_names(e, &mut names);
+    let prefix = format!("{qualifier}.");
+    !names.is_empty()
+        && names.iter().all(|n| {
+            n.len() > prefix.len()
+                && n.is_char_boundary(prefix.len())
+                && n[..prefix.len()].eq_ignore_ascii_case(&prefix)
+                && !n[prefix.len()..].contains('.')
+        })
+}
+
+fn column_names<'a>(e: &'a SqlExpr, out: &mut Vec<&'a str>) {
+    match e {
+        SqlExpr::Column(name) => out.push(name),
+        SqlExpr::Literal(_) => {}
+        SqlExpr::Binary(l, _, r) | SqlExpr::Like(l, r, _) => {
+            column_names(l, out);
+            column_names(r, out);
+        }
+        SqlExpr::Not(e) | SqlExpr::Neg(e) | SqlExpr::IsNull(e, _) => column_names(e, out),
+        SqlExpr::InList(e, list, _) => {
+            column_names(e, out);
+            list.iter().for_each(|x| column_names(x, out));
+        }
+        SqlExpr::Case {
+            operand,
+            whens,
+            otherwise,
+        } => {
+            operand.iter().for_each(|x| column_names(x, out));
+            for (w, t) in whens {
+                column_names(w, out);
+                column_names(t, out);
+            }
+            otherwise.iter().for_each(|x| column_names(x, out));
+        }
+        SqlExpr::Function(_, args) => args.iter().for_each(|x| column_names(x, out)),
+    }
+}
+
+/// `tables` followed by `shown` under each virtual schema.
+fn with_virtual(tables: &[TableInfo], shown: &[TableInfo]) -> Vec<TableInfo> {
+    let mut all = tables.to_vec();
+    for schema in VIRTUAL_SCHEMAS {
+        all.extend(shown.iter().map(|t| {
+            if schema == "_diff" {
+                TableInfo {
+                    schema: schema.to_owned(),
+                    name: t.name.clone(),
+                    columns: diff_columns(),
+                    primary_key: Vec::new(),
+                }
+            } else {
+                TableInfo {
+                    schema: schema.to_owned(),
+                    ..t.clone()
+                }
+            }
+        }));
+    }
+    all
 }
 
 /// Output column names, `*` expanded.

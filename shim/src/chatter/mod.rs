@@ -8,13 +8,13 @@ pub mod information_schema;
 mod show;
 mod variables;
 
+pub(crate) use self::variables::{VARIABLES, variable_text};
 use self::variables::{set, variable};
-pub(crate) use self::variables::{variable_text, VARIABLES};
 
 use mysql_common::packets::Column;
 
 use crate::classify::{Chatter, ChatterExpr, ChatterFunction, ChatterItem, Literal};
-use crate::encode::{simple_column, SimpleType};
+use crate::encode::{SimpleType, simple_column};
 use crate::error::MysqlError;
 use crate::plan::TimeZone;
 
@@ -40,6 +40,8 @@ pub struct SessionState {
     pub time_zone: TimeZone,
     /// `@@time_zone` as set (`SYSTEM`, `+02:00`, `UTC`).
     pub time_zone_name: String,
+    /// TLS is configured on the shim port (`@@have_ssl` = `YES`, else `DISABLED`).
+    pub tls_configured: bool,
     /// The zone `SYSTEM` stands for (config `default_time_zone`).
     pub default_time_zone: TimeZone,
     /// `@@autocommit`.
@@ -52,6 +54,9 @@ pub struct SessionState {
     pub user_variables: Vec<(String, Literal)>,
     /// Warnings of the last statement, for `SHOW WARNINGS`: `(code, message)`.
     pub warnings: Vec<(u16, String)>,
+    /// Session values of system variables set with `SET` (`wait_timeout`, `sql_select_limit`,
+    /// ...): `(name, value as text)`; `SELECT @@name` answers them, `DEFAULT` removes one.
+    pub system_variables: Vec<(String, String)>,
 }
 
 impl SessionState {
@@ -62,15 +67,33 @@ impl SessionState {
             host,
             connection_id,
             database: None,
-            time_zone: zone,
+            time_zone: zone.clone(),
             time_zone_name: "SYSTEM".into(),
             default_time_zone: zone,
+            tls_configured: false,
             autocommit: true,
             sql_mode: "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION".into(),
             charset: "utf8mb4".into(),
             user_variables: Vec::new(),
             warnings: Vec::new(),
+            system_variables: Vec::new(),
         }
+    }
+
+    /// The session value of system variable `name` as set, `None` when at its default.
+    pub fn system_variable(&self, name: &str) -> Option<&str> {
+        self.system_variables
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `@@sql_select_limit`: the most rows a time-travel `SELECT` returns; `None` when at its
+    /// default (unlimited, 2^64-1).
+    pub fn select_limit(&self) -> Option<u64> {
+        self.system_variable("sql_select_limit")
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|n| *n != u64::MAX)
     }
 
     /// COM_RESET_CONNECTION: session variables back to defaults; user and database stay.
@@ -79,10 +102,11 @@ impl SessionState {
             self.user.clone(),
             self.host.clone(),
             self.connection_id,
-            self.default_time_zone,
+            self.default_time_zone.clone(),
         );
         *self = Self {
             database: self.database.take(),
+            tls_configured: self.tls_configured,
             ..fresh
         };
     }
@@ -187,6 +211,9 @@ fn evaluate(expr: &ChatterExpr, state: &SessionState) -> Result<Cell, MysqlError
             ChatterFunction::Database => state.database.clone().map_or(Cell::Null, Cell::Text),
             ChatterFunction::Version => Cell::Text(SERVER_VERSION.into()),
             ChatterFunction::User => Cell::Text(format!("{}@{}", state.user, state.host)),
+            // Tenants (and the monitor user) carry no host restriction in the shim's config: the
+            // account is MySQL's `'app'@'%'`.
+            ChatterFunction::CurrentUser => Cell::Text(format!("{}@%", state.user)),
             ChatterFunction::ConnectionId => Cell::Int(i64::from(state.connection_id)),
         },
     })

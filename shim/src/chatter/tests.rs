@@ -1,7 +1,7 @@
 //! Chatter answers.
 
 use super::*;
-use crate::classify::{classify, ShimStatement};
+use crate::classify::{ShimStatement, classify};
 
 fn run(sql: &str, state: &mut SessionState) -> Result<ChatterReply, MysqlError> {
     let Ok(ShimStatement::Chatter(chatter)) = classify(sql) else {
@@ -58,7 +58,15 @@ fn set_statements() {
         run("SET time_zone = '+02:00'", &mut s),
         Ok(ChatterReply::Ok)
     );
-    assert_eq!(s.time_zone.offset_secs, 7200);
+    assert_eq!(s.time_zone.offset_secs_at(0), 7200);
+    assert_eq!(
+        run("SET time_zone = 'Europe/Paris'", &mut s),
+        Ok(ChatterReply::Ok)
+    );
+    assert_eq!(s.time_zone, TimeZone::parse("Europe/Paris").unwrap());
+    assert_eq!(s.time_zone_name, "Europe/Paris");
+    assert_eq!(run("SET time_zone = SYSTEM", &mut s), Ok(ChatterReply::Ok));
+    assert_eq!(s.time_zone, TimeZone::UTC);
     assert_eq!(
         run("SET time_zone = 'Mars/Olympus'", &mut s)
             .unwrap_err()
@@ -70,4 +78,76 @@ fn set_statements() {
     assert_eq!(run("SET nonsense_var = 1", &mut s).unwrap_err().code, 1193);
     assert_eq!(run("USE shop", &mut s), Ok(ChatterReply::Ok));
     assert_eq!(s.database.as_deref(), Some("shop"));
+}
+
+fn value(sql: &str, s: &mut SessionState) -> Option<String> {
+    let Ok(ChatterReply::Rows(r)) = run(sql, s) else {
+        panic!("{sql}")
+    };
+    r.rows[0][0].clone()
+}
+
+#[test]
+fn session_values_of_system_variables() {
+    let mut s = state();
+    assert_eq!(
+        value("SELECT @@wait_timeout", &mut s).as_deref(),
+        Some("28800")
+    );
+    run(
+        "SET @@session.wait_timeout = 600, net_read_timeout = 45",
+        &mut s,
+    )
+    .unwrap();
+    run("SET SESSION interactive_timeout = 700", &mut s).unwrap();
+    run(
+        "SET max_execution_time = 1000, sql_select_limit = 2",
+        &mut s,
+    )
+    .unwrap();
+    for (sql, want) in [
+        ("SELECT @@wait_timeout", "600"),
+        ("SELECT @@session.net_read_timeout", "45"),
+        ("SELECT @@interactive_timeout", "700"),
+        ("SELECT @@max_execution_time", "1000"),
+        ("SELECT @@sql_select_limit", "2"),
+        ("SELECT @@net_write_timeout", "60"),
+    ] {
+        assert_eq!(value(sql, &mut s).as_deref(), Some(want), "{sql}");
+    }
+    assert_eq!(s.select_limit(), Some(2));
+    let e = run("SET wait_timeout = 'soon'", &mut s).unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (1232, "Incorrect argument type to variable 'wait_timeout'")
+    );
+    // DEFAULT forgets the session value; COM_RESET_CONNECTION forgets them all.
+    run("SET sql_select_limit = DEFAULT", &mut s).unwrap();
+    assert_eq!(s.select_limit(), None);
+    assert_eq!(
+        value("SELECT @@sql_select_limit", &mut s).as_deref(),
+        Some("18446744073709551615")
+    );
+    s.reset();
+    assert_eq!(
+        value("SELECT @@wait_timeout", &mut s).as_deref(),
+        Some("28800")
+    );
+}
+
+#[test]
+fn current_user_is_the_account() {
+    let mut s = state();
+    assert_eq!(
+        value("SELECT CURRENT_USER()", &mut s).as_deref(),
+        Some("app@%")
+    );
+    assert_eq!(
+        value("SELECT USER()", &mut s).as_deref(),
+        Some("app@127.0.0.1")
+    );
+    assert_eq!(
+        value("SELECT SESSION_USER()", &mut s).as_deref(),
+        Some("app@127.0.0.1")
+    );
 }

@@ -2,7 +2,7 @@
 //! (the variables ProxySQL tracks and replays on pooled connections; anything else is ERR 1193,
 //! which ProxySQL takes as "not supported here" and carries on).
 
-use super::{Cell, SessionState, MAX_ALLOWED_PACKET, SERVER_VERSION, VERSION_COMMENT};
+use super::{Cell, MAX_ALLOWED_PACKET, SERVER_VERSION, SessionState, VERSION_COMMENT};
 use crate::classify::{Literal, SetItem, SetValue};
 use crate::error::MysqlError;
 use crate::plan::TimeZone;
@@ -28,7 +28,9 @@ pub(crate) const VARIABLES: &[&str] = &[
     "license",
     "lower_case_table_names",
     "max_allowed_packet",
+    "max_execution_time",
     "net_buffer_length",
+    "net_read_timeout",
     "net_write_timeout",
     "performance_schema",
     "port",
@@ -60,6 +62,18 @@ pub(crate) fn variable_text(name: &str, state: &SessionState) -> Option<String> 
 
 /// Session/global system variables the shim answers; unknown names are 1193 as in MySQL.
 pub(super) fn variable(name: &str, state: &SessionState) -> Result<Cell, MysqlError> {
+    let default = default_variable(name, state)?;
+    Ok(match (state.system_variable(name), default) {
+        (Some(set), Cell::Int(_)) => set
+            .parse()
+            .map_or_else(|_| Cell::Text(set.into()), Cell::Int),
+        (Some(set), _) => Cell::Text(set.into()),
+        (None, default) => default,
+    })
+}
+
+/// The value of `name` before any `SET`.
+fn default_variable(name: &str, state: &SessionState) -> Result<Cell, MysqlError> {
     let text = |s: &str| Cell::Text(s.to_owned());
     Ok(match name {
         "version" => text(SERVER_VERSION),
@@ -83,6 +97,8 @@ pub(super) fn variable(name: &str, state: &SessionState) -> Result<Cell, MysqlEr
         "auto_increment_increment" => Cell::Int(1),
         "wait_timeout" | "interactive_timeout" => Cell::Int(28_800),
         "net_write_timeout" => Cell::Int(60),
+        "net_read_timeout" => Cell::Int(30),
+        "max_execution_time" => Cell::Int(0),
         // The shim never writes: ProxySQL's monitor reads `@@global.read_only` = 1 (a reader).
         "read_only" | "super_read_only" => Cell::Int(1),
         "transaction_read_only" | "tx_read_only" => Cell::Int(0),
@@ -94,7 +110,11 @@ pub(super) fn variable(name: &str, state: &SessionState) -> Result<Cell, MysqlEr
         "query_cache_size" => Cell::Int(0),
         "query_cache_type" => text("OFF"),
         "sql_select_limit" => Cell::Text("18446744073709551615".into()),
-        "have_ssl" | "have_openssl" => text("DISABLED"),
+        "have_ssl" | "have_openssl" => text(if state.tls_configured {
+            "YES"
+        } else {
+            "DISABLED"
+        }),
         "port" => Cell::Int(3308),
         "hostname" => text("dbtrail-shim"),
         _ => return Err(MysqlError::unknown_variable(name)),
@@ -151,12 +171,13 @@ pub(super) fn set(item: &SetItem, state: &mut SessionState) -> Result<(), MysqlE
         let value = match &item.value {
             SetValue::Literal(lit) => lit.clone(),
             SetValue::Word(w) => Literal::Text(w.clone()),
+            other => Literal::Text(value_text(other, state)?),
         };
         state.user_variables.retain(|(n, _)| n != &item.name);
         state.user_variables.push((item.name.clone(), value));
         return Ok(());
     }
-    let text = value_text(&item.value);
+    let text = value_text(&item.value, state)?;
     match item.name.as_str() {
         "autocommit" => {
             state.autocommit = match text.to_ascii_lowercase().as_str() {
@@ -167,15 +188,57 @@ pub(super) fn set(item: &SetItem, state: &mut SessionState) -> Result<(), MysqlE
         }
         "time_zone" => set_time_zone(&text, state)?,
         "sql_mode" => state.sql_mode = text,
-        name if ACCEPTED_SET.contains(&name) => {}
+        name if ACCEPTED_SET.contains(&name) => store(name, &item.value, text, state)?,
         name => return Err(MysqlError::unknown_variable(name)),
     }
     Ok(())
 }
 
+/// Numeric variables whose session value `SELECT @@name` answers after `SET` (integers only).
+const NUMERIC_SET: &[&str] = &[
+    "wait_timeout",
+    "interactive_timeout",
+    "net_read_timeout",
+    "net_write_timeout",
+    "sql_select_limit",
+    "max_execution_time",
+];
+
+/// Keeps the session value of an accepted variable: `DEFAULT` forgets it; a numeric variable
+/// takes an unsigned integer only (1232 otherwise, as MySQL).
+fn store(
+    name: &str,
+    value: &SetValue,
+    text: String,
+    state: &mut SessionState,
+) -> Result<(), MysqlError> {
+    state.system_variables.retain(|(n, _)| n != name);
+    if matches!(value, SetValue::Word(w) if w.eq_ignore_ascii_case("default")) {
+        return Ok(());
+    }
+    if NUMERIC_SET.contains(&name) {
+        let n: u64 = text.trim().parse().map_err(|_| wrong_type(name))?;
+        state
+            .system_variables
+            .push((name.to_owned(), n.to_string()));
+    } else if default_variable(name, state).is_ok() {
+        state.system_variables.push((name.to_owned(), text));
+    }
+    Ok(())
+}
+
+/// 1232 (42000) `ER_WRONG_TYPE_FOR_VAR`.
+fn wrong_type(name: &str) -> MysqlError {
+    MysqlError::new(
+        1232,
+        b"42000",
+        format!("Incorrect argument type to variable '{name}'"),
+    )
+}
+
 fn set_time_zone(text: &str, state: &mut SessionState) -> Result<(), MysqlError> {
     let zone = if text.eq_ignore_ascii_case("system") || text.eq_ignore_ascii_case("default") {
-        state.default_time_zone
+        state.default_time_zone.clone()
     } else {
         TimeZone::parse(text).ok_or_else(|| MysqlError::unknown_time_zone(text))?
     };
@@ -188,15 +251,25 @@ fn set_time_zone(text: &str, state: &mut SessionState) -> Result<(), MysqlError>
     Ok(())
 }
 
-fn value_text(value: &SetValue) -> String {
-    match value {
+/// The text of an assigned value; `@@name` reads the session (1193 when unknown).
+fn value_text(value: &SetValue, state: &SessionState) -> Result<String, MysqlError> {
+    Ok(match value {
+        SetValue::SystemVariable(name) => match variable(name, state)? {
+            Cell::Int(n) => n.to_string(),
+            Cell::Text(s) => s,
+            Cell::Null => String::new(),
+        },
+        SetValue::Concat(parts) => parts
+            .iter()
+            .map(|p| value_text(p, state))
+            .collect::<Result<String, _>>()?,
         SetValue::Word(w) => w.clone(),
         SetValue::Literal(Literal::Null) => String::new(),
         SetValue::Literal(Literal::Int(n)) => n.to_string(),
         SetValue::Literal(Literal::UInt(n)) => n.to_string(),
         SetValue::Literal(Literal::Number(s) | Literal::Text(s)) => s.clone(),
         SetValue::Literal(Literal::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
-    }
+    })
 }
 
 /// 1231 (42000) `ER_WRONG_VALUE_FOR_VAR`.

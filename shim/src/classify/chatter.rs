@@ -1,7 +1,8 @@
 //! Chatter statements: `SELECT` without FROM, `SET`, `USE`, transactions, `SHOW WARNINGS`.
 
 use sqlparser::ast::{
-    ContextModifier, Expr, FunctionArguments, ObjectName, Select, SelectItem, Set, Statement, Use,
+    ContextModifier, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Select,
+    SelectItem, Set, Statement, Use,
 };
 
 use super::literal::literal;
@@ -96,7 +97,24 @@ fn set_value(value: &Expr) -> Result<SetValue, ClassifyError> {
         return Ok(SetValue::Literal(lit));
     }
     match value {
+        Expr::Identifier(ident) if ident.value.starts_with("@@") => {
+            Ok(SetValue::SystemVariable(variable_name(&ident.value).0))
+        }
         Expr::Identifier(ident) => Ok(SetValue::Word(ident.value.clone())),
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("concat") => match &f.args {
+            FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => set_value(e),
+                    other => Err(ClassifyError::Unsupported(format!(
+                        "SET to CONCAT({other})"
+                    ))),
+                })
+                .collect::<Result<_, _>>()
+                .map(SetValue::Concat),
+            _ => Err(ClassifyError::Unsupported(format!("SET to {value}"))),
+        },
         other => Err(ClassifyError::Unsupported(format!("SET to {other}"))),
     }
 }
@@ -188,7 +206,8 @@ fn chatter_expr(expr: &Expr) -> Result<ChatterExpr, ClassifyError> {
             let function = match name.as_str() {
                 "database" | "schema" => ChatterFunction::Database,
                 "version" => ChatterFunction::Version,
-                "user" | "current_user" | "session_user" | "system_user" => ChatterFunction::User,
+                "user" | "session_user" | "system_user" => ChatterFunction::User,
+                "current_user" => ChatterFunction::CurrentUser,
                 "connection_id" => ChatterFunction::ConnectionId,
                 _ => return Err(unsupported()),
             };

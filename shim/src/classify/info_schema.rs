@@ -12,11 +12,17 @@ use sqlparser::ast::{
 use super::literal::{column_ref, count, literal};
 use super::{ClassifyError, Literal, ShimStatement};
 
-/// A query over one `information_schema` table.
+/// A query over `information_schema` tables: one, or several joined (comma list or inner
+/// `JOIN ... ON`, the `ON` conditions folded into [`InfoQuery::filter`]), as Connector/J's
+/// `getPrimaryKeys` sends (`COLUMNS A, STATISTICS B WHERE A.TABLE_NAME = B.TABLE_NAME ...`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InfoQuery {
-    /// Table name, uppercased (`COLUMNS`, `TABLES`, ...).
+    /// Table name of the first table, uppercased (`COLUMNS`, `TABLES`, ...).
     pub table: String,
+    /// Every table read, in FROM order: `(table uppercased, qualifier)`, the qualifier being the
+    /// alias or else the table name as written. Columns of a joined row are named
+    /// `<qualifier>.<column>`.
+    pub sources: Vec<(String, String)>,
     /// The select list.
     pub items: Vec<InfoItem>,
     /// `WHERE`.
@@ -46,7 +52,8 @@ pub enum InfoItem {
 /// A scalar expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlExpr {
-    /// A column, by unqualified name.
+    /// A column: its name, prefixed `<qualifier>.` when written qualified (`A.TABLE_NAME`;
+    /// only the last qualifier part is kept).
     Column(String),
     /// A constant.
     Literal(Literal),
@@ -92,15 +99,24 @@ pub enum BinOp {
     Mul,
 }
 
-/// `Some` when `query` reads one `information_schema` table.
+/// `Some` when `query` reads `information_schema` tables (its first FROM table is one).
 pub fn classify(query: &Query) -> Option<Result<ShimStatement, ClassifyError>> {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return None;
     };
-    let [from] = select.from.as_slice() else {
-        return None;
-    };
-    let TableFactor::Table { name, .. } = &from.relation else {
+    let first = select.from.first()?;
+    info_table(&first.relation)?;
+    Some(sources(select).and_then(|(sources, on)| {
+        convert(query, select, sources, on).map(ShimStatement::InformationSchema)
+    }))
+}
+
+/// `(table uppercased, qualifier)`, see [`InfoQuery::sources`].
+type Source = (String, String);
+
+/// `(table uppercased, qualifier)` when `factor` is `information_schema.<table> [alias]`.
+fn info_table(factor: &TableFactor) -> Option<(String, String)> {
+    let TableFactor::Table { name, alias, .. } = factor else {
         return None;
     };
     let parts: Vec<String> = name
@@ -114,10 +130,48 @@ pub fn classify(query: &Query) -> Option<Result<ShimStatement, ClassifyError>> {
     if !schema.eq_ignore_ascii_case("information_schema") {
         return None;
     }
-    if !from.joins.is_empty() {
-        return Some(Err(unsupported("joins in information_schema queries")));
+    let qualifier = alias
+        .as_ref()
+        .map_or_else(|| table.clone(), |a| a.name.value.clone());
+    Some((table.to_ascii_uppercase(), qualifier))
+}
+
+/// Every table of FROM and the `ON` conditions of inner joins. Joins with anything but
+/// `information_schema` tables (virtual or real tables) and outer joins are refused.
+fn sources(select: &sqlparser::ast::Select) -> Result<(Vec<Source>, Vec<SqlExpr>), ClassifyError> {
+    use sqlparser::ast::{JoinConstraint, JoinOperator};
+    let mut sources = Vec::new();
+    let mut on = Vec::new();
+    for from in &select.from {
+        let mut factors = vec![&from.relation];
+        for join in &from.joins {
+            match &join.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::CrossJoin(c) => {
+                    match c {
+                        JoinConstraint::On(e) => on.push(expr(e)?),
+                        JoinConstraint::None => {}
+                        other => {
+                            return Err(unsupported(format!(
+                                "join constraint {other:?} in information_schema queries"
+                            )));
+                        }
+                    }
+                }
+                _ => return Err(unsupported("outer joins in information_schema queries")),
+            }
+            factors.push(&join.relation);
+        }
+        for factor in factors {
+            let source = info_table(factor).ok_or_else(|| {
+                unsupported(format!(
+                    "joining information_schema with {factor}: only information_schema tables \
+                     join each other"
+                ))
+            })?;
+            sources.push(source);
+        }
     }
-    Some(convert(query, select, table).map(ShimStatement::InformationSchema))
+    Ok((sources, on))
 }
 
 fn unsupported(what: impl std::fmt::Display) -> ClassifyError {
@@ -127,7 +181,8 @@ fn unsupported(what: impl std::fmt::Display) -> ClassifyError {
 fn convert(
     query: &Query,
     select: &sqlparser::ast::Select,
-    table: &str,
+    sources: Vec<(String, String)>,
+    on: Vec<SqlExpr>,
 ) -> Result<InfoQuery, ClassifyError> {
     let items = select
         .projection
@@ -164,10 +219,15 @@ fn convert(
         }) => Some(count(l)?),
         Some(other) => return Err(unsupported(other)),
     };
+    let filter = on
+        .into_iter()
+        .chain(select.selection.as_ref().map(expr).transpose()?)
+        .reduce(|a, b| SqlExpr::Binary(Box::new(a), BinOp::And, Box::new(b)));
     Ok(InfoQuery {
-        table: table.to_ascii_uppercase(),
+        table: sources[0].0.clone(),
+        sources,
         items,
-        filter: select.selection.as_ref().map(expr).transpose()?,
+        filter,
         distinct: matches!(select.distinct, Some(Distinct::Distinct)),
         order_by,
         limit,
@@ -182,8 +242,11 @@ fn expr(e: &Expr) -> Result<SqlExpr, ClassifyError> {
     if let Some(lit) = literal(e) {
         return Ok(SqlExpr::Literal(lit));
     }
-    if let Some((_, column)) = column_ref(e) {
-        return Ok(SqlExpr::Column(column));
+    if let Some((qualifier, column)) = column_ref(e) {
+        return Ok(SqlExpr::Column(match qualifier.last() {
+            Some(q) => format!("{q}.{column}"),
+            None => column,
+        }));
     }
     Ok(match e {
         Expr::BinaryOp { left, op, right } => {
@@ -239,14 +302,38 @@ fn expr(e: &Expr) -> Result<SqlExpr, ClassifyError> {
             expr: inner,
             ..
         } => expr(inner)?,
+        // `CONVERT(x, UNSIGNED INTEGER)` / `CONVERT(x USING utf8)`, as in JDBC drivers'
+        // getColumns: the value passes through, as with CAST above.
+        Expr::Convert {
+            is_try: false,
+            expr: inner,
+            ..
+        } => expr(inner)?,
         Expr::Function(f) => SqlExpr::Function(
             f.name.to_string().to_ascii_lowercase(),
             function_args(&f.args)?,
         ),
+        // sqlparser gives SUBSTRING(s, pos[, len]) its own node (JDBC drivers' getColumns).
+        Expr::Substring {
+            expr: inner,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            let mut args = vec![expr(inner)?];
+            args.push(match substring_from {
+                Some(from) => expr(from)?,
+                None => SqlExpr::Literal(Literal::Int(1)),
+            });
+            if let Some(len) = substring_for {
+                args.push(expr(len)?);
+            }
+            SqlExpr::Function("substring".into(), args)
+        }
         other => {
             return Err(unsupported(format!(
                 "{other} in an information_schema query"
-            )))
+            )));
         }
     })
 }

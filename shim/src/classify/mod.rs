@@ -94,10 +94,12 @@ pub enum CatalogQuery {
         /// Table.
         table: String,
     },
-    /// `SHOW TABLE STATUS [FROM db]`.
+    /// `SHOW TABLE STATUS [FROM db] [LIKE | WHERE]`.
     TableStatus {
         /// Schema.
         schema: Option<String>,
+        /// Filter on `Name`.
+        like: NameFilter,
     },
 }
 
@@ -289,8 +291,10 @@ pub enum ChatterFunction {
     Database,
     /// `VERSION()`.
     Version,
-    /// `USER()`, `CURRENT_USER()`, `SESSION_USER()`, `SYSTEM_USER()`.
+    /// `USER()`, `SESSION_USER()`, `SYSTEM_USER()`: `user@client host`.
     User,
+    /// `CURRENT_USER()`: the account matched, `user@host pattern`.
+    CurrentUser,
     /// `CONNECTION_ID()`.
     ConnectionId,
 }
@@ -313,6 +317,11 @@ pub enum SetValue {
     Literal(Literal),
     /// A bare word such as `ON`, `OFF`, `DEFAULT`, `utf8mb4`.
     Word(String),
+    /// A system variable's current value, `@@name` (lowercased, without `@@` or scope).
+    SystemVariable(String),
+    /// `CONCAT(<value>, ...)`, e.g. MariaDB Connector/J's connect-time
+    /// `sql_mode = concat(@@sql_mode, ',STRICT_TRANS_TABLES')`; evaluated against the session.
+    Concat(Vec<SetValue>),
 }
 
 /// Why a statement cannot be classified.
@@ -342,6 +351,7 @@ pub fn classify(sql: &str) -> Result<ShimStatement, ClassifyError> {
         .tokenize_with_location()
         .map_err(|e| ClassifyError::Parse(e.to_string()))?;
     let (tokens, times) = as_of::cut(tokens)?;
+    let (tokens, table_status) = show::table_status_tokens(tokens);
     let mut statements = Parser::new(&dialect)
         .with_tokens_with_locations(tokens)
         .parse_statements()
@@ -352,6 +362,7 @@ pub fn classify(sql: &str) -> Result<ShimStatement, ClassifyError> {
         _ => return Err(ClassifyError::Unsupported("multiple statements".into())),
     };
     match statement {
+        _ if table_status && times.as_of.is_none() => show::table_status_of(&statement),
         sqlparser::ast::Statement::Query(query) => select::classify_query(*query, times),
         other if times.as_of.is_some() => Err(ClassifyError::Unsupported(format!(
             "AS OF outside a SELECT: {}",

@@ -48,13 +48,22 @@ pub fn classify_query(query: Query, times: TimeClauses) -> Result<ShimStatement,
             super::truncate(&query.body.to_string())
         ));
     };
-    if select.from.is_empty() {
+    if select.from.is_empty() || is_dual(&select.from) {
         if times.as_of.is_some() {
             return unsupported("AS OF without FROM");
         }
         return classify_chatter_select(&select, limit).map(ShimStatement::Chatter);
     }
     classify_time_travel(*select, times, limit)
+}
+
+/// `FROM DUAL`: MySQL's name for "no table" (`SELECT 1 FROM DUAL`).
+fn is_dual(from: &[TableWithJoins]) -> bool {
+    matches!(from, [t] if t.joins.is_empty() && matches!(
+        &t.relation,
+        TableFactor::Table { name, alias: None, .. }
+            if name.0.len() == 1 && name.to_string().eq_ignore_ascii_case("dual")
+    ))
 }
 
 fn limit(clause: Option<&LimitClause>) -> Result<Option<u64>, ClassifyError> {

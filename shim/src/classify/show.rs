@@ -9,6 +9,8 @@ use sqlparser::ast::{
     ShowStatementOptions, Statement,
 };
 
+use sqlparser::tokenizer::{Token, TokenWithSpan};
+
 use super::literal::{column_ref, literal};
 use super::{CatalogQuery, Chatter, ClassifyError, Literal, NameFilter, ShimStatement};
 
@@ -90,6 +92,7 @@ fn where_filter(expr: &Expr) -> Result<NameFilter, ClassifyError> {
             let c = c.to_ascii_lowercase();
             c == "variable_name"
                 || c.starts_with("tables_in_")
+                || c == "name"
                 || c == "database"
                 || c == "collation"
                 || c == "charset"
@@ -171,7 +174,7 @@ fn show_columns(full: bool, options: &ShowStatementOptions) -> Result<CatalogQue
         _ => {
             return Err(ClassifyError::Unsupported(
                 "SHOW COLUMNS without a table".into(),
-            ))
+            ));
         }
     };
     Ok(CatalogQuery::Columns {
@@ -195,7 +198,7 @@ fn show_keys(words: &[&str]) -> Result<CatalogQuery, ClassifyError> {
             return Err(ClassifyError::Unsupported(format!(
                 "SHOW KEYS FROM {}",
                 words.join(" ")
-            )))
+            )));
         }
     };
     Ok(CatalogQuery::Keys {
@@ -204,12 +207,63 @@ fn show_keys(words: &[&str]) -> Result<CatalogQuery, ClassifyError> {
     })
 }
 
-/// `SHOW TABLE STATUS [FROM db]` (a LIKE/WHERE after it is not parsed by sqlparser here).
+/// `SHOW TABLE STATUS [FROM db] [LIKE | WHERE]` shares the grammar of `SHOW TABLES` past its
+/// keywords, which sqlparser does not parse for it: when `tokens` start with `SHOW TABLE STATUS`,
+/// the two words become `TABLES` and the result says so; [`table_status_of`] maps the parsed
+/// `SHOW TABLES` back.
+pub fn table_status_tokens(mut tokens: Vec<TokenWithSpan>) -> (Vec<TokenWithSpan>, bool) {
+    let words: Vec<usize> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !matches!(t.token, Token::Whitespace(_)))
+        .map(|(i, _)| i)
+        .take(3)
+        .collect();
+    let is = |i: usize, w: &str| matches!(&tokens[i].token, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let [show, table, status] = words.as_slice() else {
+        return (tokens, false);
+    };
+    if !(is(*show, "SHOW") && is(*table, "TABLE") && is(*status, "STATUS")) {
+        return (tokens, false);
+    }
+    tokens[*table].token = Token::make_keyword("TABLES");
+    tokens.drain(*table + 1..=*status);
+    (tokens, true)
+}
+
+/// The `SHOW TABLE STATUS` a `SHOW TABLES` parsed by [`table_status_tokens`] stands for.
+pub fn table_status_of(statement: &Statement) -> Result<ShimStatement, ClassifyError> {
+    match statement {
+        Statement::ShowTables {
+            full: false,
+            extended: false,
+            show_options,
+            ..
+        } => {
+            let schema = show_in(show_options).and_then(|p| p.last().cloned());
+            let like = options_filter(show_options)?;
+            Ok(ShimStatement::Catalog(CatalogQuery::TableStatus {
+                schema,
+                like,
+            }))
+        }
+        other => Err(ClassifyError::Unsupported(format!(
+            "SHOW TABLE STATUS: {other}"
+        ))),
+    }
+}
+
+/// `SHOW TABLE STATUS [FROM db]` as left in words by sqlparser (when not caught by
+/// [`table_status_tokens`], e.g. after a leading comment).
 fn table_status(upper: &[&str], words: &[&str]) -> Result<CatalogQuery, ClassifyError> {
     match upper {
-        [] => Ok(CatalogQuery::TableStatus { schema: None }),
+        [] => Ok(CatalogQuery::TableStatus {
+            schema: None,
+            like: NameFilter::All,
+        }),
         [from, _] if *from == "FROM" || *from == "IN" => Ok(CatalogQuery::TableStatus {
             schema: words.get(1).map(|s| s.to_string()),
+            like: NameFilter::All,
         }),
         _ => Err(ClassifyError::Unsupported(format!(
             "SHOW TABLE STATUS {}",

@@ -206,3 +206,33 @@ fn snapshot_and_diff_shapes() {
         Err(ClassifyError::VirtualJoin("_snapshot".into()))
     );
 }
+
+#[test]
+fn show_table_status_filters() {
+    let status = |sql: &str| match classify(sql) {
+        Ok(ShimStatement::Catalog(q)) => q,
+        other => panic!("{sql}: {other:?}"),
+    };
+    assert_eq!(
+        status("SHOW TABLE STATUS FROM _flashback LIKE 'order%'"),
+        CatalogQuery::TableStatus {
+            schema: Some("_flashback".into()),
+            like: NameFilter::Like("order%".into()),
+        }
+    );
+    assert_eq!(
+        status("/* c */ show table status where Name = 'orders';"),
+        CatalogQuery::TableStatus {
+            schema: None,
+            like: NameFilter::In(vec!["orders".into()]),
+        }
+    );
+    assert_eq!(
+        status("SHOW TABLE STATUS IN shop"),
+        CatalogQuery::TableStatus {
+            schema: Some("shop".into()),
+            like: NameFilter::All,
+        }
+    );
+    assert!(classify("SHOW TABLE STATUS FROM shop LIKE").is_err());
+}

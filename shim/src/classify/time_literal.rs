@@ -68,7 +68,7 @@ fn parse_ago(text: &str) -> Option<Result<TimeExpr, String>> {
         _ => {
             return Some(Err(format!(
                 "invalid time literal '{text}': unit must be seconds, minutes, hours, days or weeks"
-            )))
+            )));
         }
     };
     let micros = n
@@ -156,7 +156,8 @@ pub fn parse_offset(text: &str) -> Option<i32> {
     };
     let (h, m) = match body.split_once(':') {
         Some((h, m)) => (h, m),
-        None if body.len() == 4 => body.split_at(2),
+        // `is_ascii`: splitting at byte 2 must not cut a multi-byte character.
+        None if body.len() == 4 && body.is_ascii() => body.split_at(2),
         None => return None,
     };
     if h.is_empty() || h.len() > 2 || m.len() != 2 {
@@ -323,6 +324,8 @@ mod tests {
             "2026-04-27 09:60",
             "2026-04-27 09:11:59.1234567",
             "2026-04-27T09:11:59+15:00",
+            "4052-03-29T02:3/_-\u{baaa}0",
+            "2026-04-27 09:11:59+\u{e9}00",
             "26-04-27",
             "5 fortnights ago",
             "-5 minutes ago",

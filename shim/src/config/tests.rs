@@ -22,6 +22,26 @@ fn example_file_loads() {
     assert_eq!(config.limits.query_timeout, None);
     assert!(config.tenants[1].allows("crm") && !config.tenants[1].allows("hr"));
     assert!(config.tenants[0].allows("anything"));
+    assert!(
+        config.tenants[1].allows("CRM"),
+        "schema names compare case-insensitively"
+    );
+    assert_eq!(
+        config.unrestricted_tenants(),
+        [config.tenants[0].mysql_user.as_str()]
+    );
+}
+
+#[test]
+fn a_single_tenant_without_a_schema_list_is_not_flagged() {
+    let yaml = "agent_url: http://a:8600\ntenants:\n  - { mysql_user: u, mysql_password: pw, server_id: 1 }\n";
+    let config = Config::from_yaml(yaml, &no_env).unwrap();
+    assert!(config.unrestricted_tenants().is_empty());
+    let two = format!(
+        "{yaml}  - {{ mysql_user: v, mysql_password: pw, server_id: 2, allowed_schemas: [a] }}\n"
+    );
+    let config = Config::from_yaml(&two, &no_env).unwrap();
+    assert_eq!(config.unrestricted_tenants(), ["u"]);
 }
 
 #[test]

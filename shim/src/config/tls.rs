@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 use tokio_rustls::TlsAcceptor;
 
-use super::{invalid, ConfigError};
+use super::{ConfigError, invalid};
 
 /// `tls: { cert, key, require }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

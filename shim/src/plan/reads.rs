@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use agent_api::catalog::TableInfo;
+use agent_api::catalog::{ColumnInfo, DataType, TableInfo};
 use agent_api::diff::DiffRequest;
 use agent_api::flashback::KeyPredicate;
 use agent_api::snapshot::SnapshotRequest;
 
-use super::{column, filter, key, PlanError};
+use super::{PlanError, column, filter, key};
 use crate::classify::{Condition, DiffQuery, FlashbackQuery, Projection};
 
 /// The result columns of `_diff.<t>`, in order.
@@ -23,6 +23,47 @@ pub const DIFF_COLUMNS: [&str; 8] = [
     "row_before",
     "row_after",
 ];
+
+/// The definitions of [`DIFF_COLUMNS`]: `event_time` DATETIME(6), `event_type`/`gtid`/
+/// `binlog_file` VARCHAR(255), `binlog_pos` BIGINT UNSIGNED, the rest JSON; what `_diff.<t>`
+/// answers and what `information_schema.COLUMNS` lists for it.
+pub fn diff_columns() -> Vec<ColumnInfo> {
+    let column = |name: &str, data_type: DataType, nullable: bool| ColumnInfo {
+        name: name.into(),
+        data_type,
+        column_type: match data_type {
+            DataType::DateTime => "datetime(6)".into(),
+            DataType::VarChar => "varchar(255)".into(),
+            DataType::BigInt => "bigint(20) unsigned".into(),
+            other => other.sql_name().into(),
+        },
+        unsigned: data_type == DataType::BigInt,
+        nullable,
+        length: match data_type {
+            DataType::VarChar => 255,
+            DataType::BigInt => 20,
+            _ => 0,
+        },
+        scale: if data_type == DataType::DateTime {
+            6
+        } else {
+            0
+        },
+        charset: (data_type == DataType::VarChar).then(|| "utf8mb4".into()),
+        collation_id: None,
+        elements: Vec::new(),
+    };
+    vec![
+        column(DIFF_COLUMNS[0], DataType::DateTime, false),
+        column(DIFF_COLUMNS[1], DataType::VarChar, false),
+        column(DIFF_COLUMNS[2], DataType::VarChar, true),
+        column(DIFF_COLUMNS[3], DataType::VarChar, false),
+        column(DIFF_COLUMNS[4], DataType::BigInt, false),
+        column(DIFF_COLUMNS[5], DataType::Json, false),
+        column(DIFF_COLUMNS[6], DataType::Json, true),
+        column(DIFF_COLUMNS[7], DataType::Json, true),
+    ]
+}
 
 /// A planned `_snapshot` read.
 #[derive(Debug, Clone, PartialEq)]

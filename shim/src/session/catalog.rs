@@ -4,12 +4,13 @@
 
 use agent_api::catalog::TableInfo;
 
-use super::query::{Failure, RowFormat};
 use super::Session;
+use super::query::{Failure, RowFormat};
 use crate::backend::mysql_error;
-use crate::chatter::{catalog, information_schema, ChatterReply};
-use crate::classify::info_schema::InfoQuery;
+use crate::chatter::catalog::Listing;
+use crate::chatter::{ChatterReply, catalog, information_schema};
 use crate::classify::CatalogQuery;
+use crate::classify::info_schema::InfoQuery;
 
 impl Session {
     pub(super) async fn catalog(
@@ -18,8 +19,11 @@ impl Session {
         format: RowFormat,
     ) -> Result<(), Failure> {
         let current = self.state.database.clone();
-        let schema = catalog::source_schema(query, current.as_deref())?;
-        let tables = self.captured_tables(schema.as_deref()).await?;
+        let tables = match catalog::listing(query, current.as_deref())? {
+            Listing::All => self.captured_tables(None).await?,
+            Listing::Schema(schema) => self.captured_tables(Some(&schema)).await?,
+            Listing::Virtual => self.virtual_tables().await?,
+        };
         let result = catalog::answer(query, &tables, current.as_deref())?;
         self.send_chatter(ChatterReply::Rows(result), format)
             .await
@@ -32,11 +36,47 @@ impl Session {
         format: RowFormat,
     ) -> Result<(), Failure> {
         let tables = self.captured_tables(None).await?;
+        let shown = match self.real_database() {
+            Some(db) => tables.iter().filter(|t| t.schema == db).cloned().collect(),
+            None => catalog::virtual_tables(tables.clone()),
+        };
         let database = self.state.database.clone();
-        let result = information_schema::answer(query, &tables, database.as_deref())?;
+        let result = information_schema::answer(query, &tables, &shown, database.as_deref())?;
         self.send_chatter(ChatterReply::Rows(result), format)
             .await
             .map_err(|_| Failure::Disconnected)
+    }
+
+    /// The current database when it is a real (captured) schema, not a virtual one.
+    pub(super) fn real_database(&self) -> Option<String> {
+        self.state
+            .database
+            .clone()
+            .filter(|db| !catalog::is_virtual(db))
+    }
+
+    /// The tables the virtual schemas show in this session ([`catalog::virtual_tables`]).
+    async fn virtual_tables(&mut self) -> Result<Vec<TableInfo>, Failure> {
+        match self.real_database() {
+            Some(db) => self.captured_tables(Some(&db)).await,
+            None => Ok(catalog::virtual_tables(self.captured_tables(None).await?)),
+        }
+    }
+
+    /// The real schema a virtual read of `table` names: `written` (the bare form `shop.t AS
+    /// OF`), else the real current database, else the one captured schema holding `table`
+    /// ([`catalog::resolve_unqualified`]).
+    pub(super) async fn read_schema(
+        &mut self,
+        written: Option<&str>,
+        table: &str,
+    ) -> Result<String, Failure> {
+        if let Some(schema) = written.map(str::to_owned).or_else(|| self.real_database()) {
+            return Ok(schema);
+        }
+        let captured = self.captured_tables(None).await?;
+        let current = self.state.database.as_deref();
+        Ok(catalog::resolve_unqualified(table, &captured, current)?)
     }
 
     /// `GET /v1/tables` for `schema` (every schema when `None`), through the metadata cache,

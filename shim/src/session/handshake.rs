@@ -114,7 +114,7 @@ async fn authenticate<W: AsyncWrite + Unpin>(
                 writer,
                 MysqlError::malformed_packet(format!("handshake response: {e}")),
             )
-            .await
+            .await;
         }
     };
     let caps = response.capabilities() & server_capabilities();
@@ -140,6 +140,13 @@ async fn authenticate<W: AsyncWrite + Unpin>(
         let host = peer.ip().to_string();
         let error = MysqlError::access_denied(&user, &host, used_password);
         return refuse(writer, error).await;
+    }
+    // A connect-time database outside `allowed_schemas` refuses the login, as MySQL does.
+    if let (Account::Tenant(tenant), Some(db)) = (&account, &database) {
+        if !tenant.may_use(db) {
+            let host = peer.ip().to_string();
+            return refuse(writer, MysqlError::schema_denied(&user, &host, db)).await;
+        }
     }
     writer
         .write(&packets::ok(StatusFlags::SERVER_STATUS_AUTOCOMMIT, 0, ""))

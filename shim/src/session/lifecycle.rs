@@ -3,14 +3,16 @@
 
 use mysql_common::constants::CapabilityFlags;
 
-use super::auth::verify_native;
-use super::handshake::{salt, switch_to_native, HandshakeError};
 use super::Session;
+use super::auth::verify_native;
+use super::handshake::{HandshakeError, salt, switch_to_native};
+use super::query::Failure;
 use crate::backend::mysql_error;
 use crate::chatter::SessionState;
 use crate::classify::{Chatter, ChatterExpr, ShimStatement};
 use crate::encode::{column_definition, write_column_definition};
 use crate::error::MysqlError;
+use crate::server::Account;
 
 /// The fields of COM_CHANGE_USER the shim uses (MySQL Client/Server Protocol,
 /// "COM_CHANGE_USER"; CLIENT_SECURE_CONNECTION layout).
@@ -115,6 +117,13 @@ impl Session {
             self.send_err(&e).await?;
             return self.close_after_refusal().await;
         }
+        if let (Account::Tenant(tenant), Some(db)) = (&account, &request.database) {
+            if !tenant.may_use(db) {
+                let e = MysqlError::schema_denied(&request.user, &self.state.host, db);
+                self.send_err(&e).await?;
+                return self.close_after_refusal().await;
+            }
+        }
         tracing::info!(user = %request.user, "change user");
         self.account = account;
         self.salt = proof_salt;
@@ -122,9 +131,10 @@ impl Session {
             request.user,
             self.state.host.clone(),
             self.state.connection_id,
-            self.shared.default_time_zone,
+            self.shared.default_time_zone.clone(),
         );
         self.state.database = request.database;
+        self.state.tls_configured = self.shared.tls.is_some();
         self.statements.clear();
         self.send_ok().await
     }
@@ -172,11 +182,15 @@ impl Session {
         &mut self,
         table_name: &str,
     ) -> Result<Vec<mysql_common::packets::Column>, Option<MysqlError>> {
-        let schema = self
-            .state
-            .database
-            .clone()
-            .ok_or_else(|| Some(MysqlError::no_database()))?;
+        if self.state.database.is_none() {
+            return Err(Some(MysqlError::no_database()));
+        }
+        // After `USE _flashback` the table resolves as `_flashback.<t>` does.
+        let schema = match self.read_schema(None, table_name).await {
+            Ok(schema) => schema,
+            Err(Failure::Mysql(e)) => return Err(Some(e)),
+            Err(Failure::Disconnected) => return Err(None),
+        };
         let tenant = self.tenant().map_err(Some)?;
         self.check_schema(&tenant, &schema).map_err(Some)?;
         let lookup = tenant

@@ -47,7 +47,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
         match handshake::connect(stream, &shared, connection_id, peer).await {
             Ok(opened) => opened,
             Err(HandshakeError::Refused(e)) => {
-                return info!(code = e.code, error = %e.message, "login refused")
+                return info!(code = e.code, error = %e.message, "login refused");
             }
             Err(HandshakeError::Io(e)) => return debug!(error = %e, "handshake aborted"),
         };
@@ -62,9 +62,10 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
         auth.user,
         peer.ip().to_string(),
         connection_id,
-        shared.default_time_zone,
+        shared.default_time_zone.clone(),
     );
     state.database = auth.database;
+    state.tls_configured = shared.tls.is_some();
     let mut session = Session {
         reader,
         writer,
@@ -147,6 +148,7 @@ impl Session {
             let Some((&cmd, body)) = packet.payload.split_first() else {
                 self.send_err(&MysqlError::malformed_packet("empty command packet"))
                     .await?;
+                self.writer.flush().await?;
                 continue;
             };
             if cmd == command::QUIT {
@@ -175,8 +177,14 @@ impl Session {
         match cmd {
             command::QUERY => self.query(body).await,
             command::INIT_DB => {
-                self.state.database = Some(String::from_utf8_lossy(body).into_owned());
-                self.send_ok().await
+                let db = String::from_utf8_lossy(body).into_owned();
+                match self.check_use(&db) {
+                    Ok(()) => {
+                        self.state.database = Some(db);
+                        self.send_ok().await
+                    }
+                    Err(e) => self.send_err(&e).await,
+                }
             }
             command::PING => self.send_ok().await,
             command::STMT_PREPARE => self.stmt_prepare(body).await,

@@ -6,13 +6,13 @@
 
 use mysql_common::constants::{CapabilityFlags, ColumnType};
 use mysql_common::packets::Column;
-use tracing::{info_span, Instrument};
+use tracing::{Instrument, info_span};
 
 use super::query::{Failure, RowFormat};
-use super::{packets, Session};
+use super::{Session, packets};
 use crate::classify::placeholder::{bind, placeholders};
-use crate::classify::{classify, truncate, Projection, ShimStatement};
-use crate::encode::{column_definition, write_column_definition, BINARY_COLLATION};
+use crate::classify::{Projection, ShimStatement, classify, truncate};
+use crate::encode::{BINARY_COLLATION, column_definition, write_column_definition};
 use crate::error::MysqlError;
 
 /// Length of the COM_STMT_EXECUTE header after the command byte: statement id (4), flags (1),
@@ -74,8 +74,13 @@ impl Session {
         let Ok(ShimStatement::Flashback(query)) = classify(&probe) else {
             return Ok(Vec::new());
         };
-        let Some(schema) = query.schema.clone().or_else(|| self.state.database.clone()) else {
-            return Ok(Vec::new());
+        let schema = match self
+            .read_schema(query.schema.as_deref(), &query.table)
+            .await
+        {
+            Ok(schema) => schema,
+            Err(Failure::Disconnected) => return Err(Failure::Disconnected),
+            Err(Failure::Mysql(_)) => return Ok(Vec::new()),
         };
         let Ok(tenant) = self.tenant() else {
             return Ok(Vec::new());

@@ -2,21 +2,21 @@
 
 use std::future::Future;
 
+use agent_api::ClientError;
 use agent_api::catalog::ColumnInfo;
 use agent_api::flashback::FlashbackResponse;
-use agent_api::ClientError;
 use futures_util::StreamExt;
 use mysql_common::io::BufMutExt;
 use mysql_common::packets::Column;
-use tracing::{info_span, Instrument};
+use tracing::{Instrument, info_span};
 
 use super::Session;
 use crate::backend::mysql_error;
 use crate::chatter::{self, ChatterReply, TextResult};
-use crate::classify::{classify, truncate, Chatter, ClassifyError, FlashbackQuery, ShimStatement};
+use crate::classify::{Chatter, ClassifyError, FlashbackQuery, ShimStatement, classify, truncate};
 use crate::encode::{binary, column_definition, text};
 use crate::error::MysqlError;
-use crate::plan::{filter, plan_flashback, FlashbackPlan, PlanError};
+use crate::plan::{FlashbackPlan, PlanError, filter, plan_flashback};
 
 /// How result rows are encoded: text for COM_QUERY, binary for COM_STMT_EXECUTE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +91,13 @@ impl Session {
         let timeout = self.shared.limits.query_timeout;
         let work = async {
             match statement {
+                ShimStatement::Chatter(Chatter::Use(db)) => match self.check_use(&db) {
+                    Ok(()) => {
+                        self.state.database = Some(db);
+                        self.send_ok().await.map_err(|_| Failure::Disconnected)
+                    }
+                    Err(e) => Err(Failure::Mysql(e)),
+                },
                 ShimStatement::Chatter(chatter) => match chatter::answer(&chatter, &mut self.state)
                 {
                     Ok(reply) => self
@@ -192,9 +199,7 @@ impl Session {
             .collect();
         let io = |_: std::io::Error| Failure::Disconnected;
         self.send_columns(&definitions).await.map_err(io)?;
-        let limit = plan
-            .limit
-            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
         let rows = response
             .rows
             .iter()

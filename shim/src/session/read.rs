@@ -3,21 +3,21 @@
 
 use std::sync::Arc;
 
-use agent_api::catalog::{ColumnInfo, DataType, TableInfo};
+use agent_api::Value;
+use agent_api::catalog::{ColumnInfo, TableInfo};
 use agent_api::diff::{ChangeRow, ChangeType, DiffResponse};
 use agent_api::time::datetime_from_unix_micros;
-use agent_api::Value;
 
-use super::query::{Failure, RowFormat};
 use super::Session;
+use super::query::{Failure, RowFormat};
 use crate::backend::mysql_error;
 use crate::classify::time_literal::parse_time_literal;
 use crate::classify::{DiffQuery, FlashbackQuery, Literal, TimeExpr};
 use crate::encode::{column_definition, json};
 use crate::error::MysqlError;
-use crate::plan::reads::{plan_diff, DiffPlan, DIFF_COLUMNS};
-use crate::plan::{now_us, resolve, PlanError, TimeZone};
-use crate::server::Tenant;
+use crate::plan::reads::{DiffPlan, diff_columns, plan_diff};
+use crate::plan::{PlanError, TimeZone, now_us, resolve};
+use crate::server::{Account, Tenant};
 
 /// User variable holding the session's default `AS OF` time.
 const DEFAULT_AS_OF: &str = "@dbtrail_as_of";
@@ -31,11 +31,9 @@ impl Session {
         &mut self,
         query: &FlashbackQuery,
     ) -> Result<(Arc<Tenant>, TableInfo), Failure> {
-        let schema = query
-            .schema
-            .clone()
-            .or_else(|| self.state.database.clone())
-            .ok_or(PlanError::NoDatabase)?;
+        let schema = self
+            .read_schema(query.schema.as_deref(), &query.table)
+            .await?;
         let tenant = self.tenant()?;
         self.check_schema(&tenant, &schema)?;
         let lookup = tenant
@@ -52,6 +50,14 @@ impl Session {
         Ok((tenant, table))
     }
 
+    /// The most rows a time-travel `SELECT` returns: its `LIMIT`, capped by the session's
+    /// `@@sql_select_limit` (MySQL applies it to every top-level `SELECT` without a smaller
+    /// `LIMIT`).
+    pub(super) fn row_limit(&self, limit: Option<u64>) -> u64 {
+        let session = self.state.select_limit().unwrap_or(u64::MAX);
+        limit.map_or(session, |n| n.min(session))
+    }
+
     /// ERR 1044 unless the tenant's `allowed_schemas` lists `schema`.
     pub(super) fn check_schema(&self, tenant: &Tenant, schema: &str) -> Result<(), MysqlError> {
         if tenant.config.allows(schema) {
@@ -62,6 +68,19 @@ impl Session {
                 &self.state.host,
                 schema,
             ))
+        }
+    }
+
+    /// `USE <db>` / COM_INIT_DB: ERR 1044 when `db` is a schema outside the tenant's
+    /// `allowed_schemas`; the virtual schemas and `information_schema` are open to every account.
+    pub(super) fn check_use(&self, db: &str) -> Result<(), MysqlError> {
+        match &self.account {
+            Account::Tenant(tenant) if !tenant.may_use(db) => Err(MysqlError::schema_denied(
+                &self.state.user,
+                &self.state.host,
+                db,
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -97,7 +116,7 @@ impl Session {
     }
 
     fn instant(&self, time: &TimeExpr) -> i64 {
-        resolve(time, self.state.time_zone, now_us())
+        resolve(time, &self.state.time_zone, now_us())
     }
 
     fn allow_wide_diff(&self) -> bool {
@@ -152,13 +171,11 @@ impl Session {
             .collect();
         let io = |_: std::io::Error| Failure::Disconnected;
         self.send_columns(&definitions).await.map_err(io)?;
-        let limit = plan
-            .limit
-            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-        let zone = self.state.time_zone;
+        let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
+        let zone = self.state.time_zone.clone();
         let mut buf = Vec::new();
         for change in response.changes.iter().take(limit) {
-            let row = diff_row(change, &response.columns, zone);
+            let row = diff_row(change, &response.columns, &zone);
             let cells: Vec<_> = plan
                 .projection
                 .iter()
@@ -178,42 +195,10 @@ impl Session {
 
 /// The change columns as column metadata: `event_time` DATETIME(6), strings, `binlog_pos`
 /// BIGINT UNSIGNED, JSON documents.
-fn diff_columns() -> Vec<ColumnInfo> {
-    let column = |name: &str, data_type: DataType, nullable: bool| ColumnInfo {
-        name: name.into(),
-        data_type,
-        column_type: data_type.sql_name().into(),
-        unsigned: data_type == DataType::BigInt,
-        nullable,
-        length: match data_type {
-            DataType::VarChar => 255,
-            DataType::BigInt => 20,
-            _ => 0,
-        },
-        scale: if data_type == DataType::DateTime {
-            6
-        } else {
-            0
-        },
-        charset: (data_type == DataType::VarChar).then(|| "utf8mb4".into()),
-        collation_id: None,
-        elements: Vec::new(),
-    };
-    vec![
-        column(DIFF_COLUMNS[0], DataType::DateTime, false),
-        column(DIFF_COLUMNS[1], DataType::VarChar, false),
-        column(DIFF_COLUMNS[2], DataType::VarChar, true),
-        column(DIFF_COLUMNS[3], DataType::VarChar, false),
-        column(DIFF_COLUMNS[4], DataType::BigInt, false),
-        column(DIFF_COLUMNS[5], DataType::Json, false),
-        column(DIFF_COLUMNS[6], DataType::Json, true),
-        column(DIFF_COLUMNS[7], DataType::Json, true),
-    ]
-}
-
-/// One change as values of [`DIFF_COLUMNS`]; `event_time` as wall time in `zone`.
-fn diff_row(change: &ChangeRow, columns: &[ColumnInfo], zone: TimeZone) -> Vec<Value> {
-    let local_us = change.event_time_us + i64::from(zone.offset_secs) * 1_000_000;
+/// One change as values of [`crate::plan::reads::DIFF_COLUMNS`]; `event_time` as wall time in `zone`.
+fn diff_row(change: &ChangeRow, columns: &[ColumnInfo], zone: &TimeZone) -> Vec<Value> {
+    let offset_secs = zone.offset_secs_at(change.event_time_us);
+    let local_us = change.event_time_us + i64::from(offset_secs) * 1_000_000;
     let kind = match change.event_type {
         ChangeType::Insert => "INSERT",
         ChangeType::Update => "UPDATE",

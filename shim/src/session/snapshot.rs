@@ -5,8 +5,8 @@
 
 use futures_util::StreamExt;
 
-use super::query::{encode_picked, Failure, RowFormat};
 use super::Session;
+use super::query::{Failure, RowFormat, encode_picked};
 use crate::backend::mysql_error;
 use crate::classify::FlashbackQuery;
 use crate::encode::column_definition;
@@ -50,7 +50,7 @@ impl Session {
             .collect();
         let io = |_: std::io::Error| Failure::Disconnected;
         self.send_columns(&definitions).await.map_err(io)?;
-        let mut left = plan.limit.unwrap_or(u64::MAX);
+        let mut left = self.row_limit(plan.limit);
         let mut buf = Vec::new();
         while left > 0 {
             let row = match snapshot.rows.next().await {

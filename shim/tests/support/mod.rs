@@ -28,6 +28,16 @@ pub const ID_GAP: i64 = 9005;
 pub const ID_CUT: i64 = 9006;
 /// A flashback of this id answers after 3 s.
 pub const ID_SLOW: i64 = 9007;
+/// A flashback of this id reports a capture position equal to the requested instant: the
+/// answer is not yet immutable history.
+pub const ID_LIVE: i64 = 9008;
+/// A flashback of this id finds no captured history: no row and a warning saying why.
+pub const ID_NO_HISTORY: i64 = 9009;
+/// Flashbacks of only these ids report a capture position an hour past the requested instant
+/// (cacheable history); all others report none, as an agent that does not say.
+pub const CAPTURED_IDS: std::ops::Range<i64> = 500..600;
+/// The warning the fake gives for [`ID_NO_HISTORY`].
+pub const NO_HISTORY_WARNING: &str = "no captured change for key (9009) in shop.orders: a row that existed before capture began and never changed since is not visible without a baseline";
 /// Rows of the fake `_snapshot.orders`: ids 1..=SNAPSHOT_ROWS.
 pub const SNAPSHOT_ROWS: i64 = 5000;
 
@@ -179,7 +189,18 @@ impl Backend for FakeBackend {
                     .map(|id| row(*id))
                     .collect(),
                 seq: 7,
-                warnings: Vec::new(),
+                warnings: ids
+                    .iter()
+                    .filter(|id| **id == ID_NO_HISTORY)
+                    .map(|_| NO_HISTORY_WARNING.to_owned())
+                    .collect(),
+                complete_until_us: if ids.iter().all(|id| CAPTURED_IDS.contains(id)) {
+                    Some(request.as_of_us + 3_600_000_000)
+                } else if ids.contains(&ID_LIVE) {
+                    Some(request.as_of_us)
+                } else {
+                    None
+                },
             })
         })
     }

@@ -39,29 +39,82 @@ fn schemas_resolve_through_virtual_names() {
         full: false,
         like: NameFilter::All,
     };
+    let schema = |s: &str| Listing::Schema(s.to_owned());
     assert_eq!(
-        source_schema(&q(Some("_flashback")), Some("shop"))
-            .unwrap()
-            .as_deref(),
-        Some("shop")
+        listing(&q(Some("_flashback")), Some("shop")).unwrap(),
+        Listing::Virtual
     );
     assert_eq!(
-        source_schema(&q(Some("crm")), Some("shop"))
-            .unwrap()
-            .as_deref(),
-        Some("crm")
+        listing(&q(Some("crm")), Some("shop")).unwrap(),
+        schema("crm")
     );
-    assert_eq!(source_schema(&q(None), None).unwrap_err().code, 1046);
+    assert_eq!(listing(&q(None), Some("shop")).unwrap(), schema("shop"));
+    assert_eq!(listing(&q(None), None).unwrap_err().code, 1046);
     assert_eq!(
-        source_schema(&q(Some("_diff")), Some("_flashback"))
-            .unwrap_err()
-            .code,
-        1046
+        listing(&q(Some("_diff")), Some("_flashback")).unwrap(),
+        Listing::Virtual
+    );
+    assert_eq!(
+        listing(&q(None), Some("_FLASHBACK")).unwrap(),
+        Listing::Virtual
     );
     let all = CatalogQuery::Databases {
         like: NameFilter::All,
     };
-    assert_eq!(source_schema(&all, None).unwrap(), None);
+    assert_eq!(listing(&all, None).unwrap(), Listing::All);
+}
+
+#[test]
+fn virtual_schemas_list_names_captured_once() {
+    let mut crm_orders = orders();
+    crm_orders.schema = "crm".into();
+    let mut lines = orders();
+    lines.name = "order_lines".into();
+    let captured = vec![orders(), lines.clone(), crm_orders];
+    let names: Vec<String> = virtual_tables(captured.clone())
+        .into_iter()
+        .map(|t| format!("{}.{}", t.schema, t.name))
+        .collect();
+    assert_eq!(names, ["shop.order_lines"]);
+    assert_eq!(
+        resolve_unqualified("ORDER_LINES", &captured, None).unwrap(),
+        "shop"
+    );
+    let ambiguous = resolve_unqualified("orders", &captured, Some("_flashback")).unwrap_err();
+    assert_eq!(ambiguous.code, 1046);
+    assert!(
+        ambiguous.message.contains("captured in schemas crm, shop"),
+        "{}",
+        ambiguous.message
+    );
+    let missing = resolve_unqualified("nope", &captured, None).unwrap_err();
+    assert_eq!(missing.code, 1046);
+    let missing = resolve_unqualified("nope", &captured, Some("_flashback")).unwrap_err();
+    assert_eq!(
+        (missing.code, missing.message.as_str()),
+        (1146, "Table '_flashback.nope' doesn't exist")
+    );
+}
+
+#[test]
+fn table_status_filters_on_name() {
+    let mut lines = orders();
+    lines.name = "order_lines".into();
+    let tables = vec![orders(), lines];
+    let status = |like: NameFilter| {
+        let q = CatalogQuery::TableStatus { schema: None, like };
+        let r = answer(&q, &tables, Some("shop")).unwrap();
+        r.rows
+            .iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        status(NameFilter::Like("order\\_%".into())),
+        ["order_lines"]
+    );
+    assert_eq!(status(NameFilter::In(vec!["ORDERS".into()])), ["orders"]);
+    assert_eq!(status(NameFilter::All).len(), 2);
 }
 
 #[test]
@@ -142,7 +195,10 @@ fn create_table_is_mysql_ddl() {
     .unwrap();
     assert_eq!(keys.columns.len(), 15);
     let status = answer(
-        &CatalogQuery::TableStatus { schema: None },
+        &CatalogQuery::TableStatus {
+            schema: None,
+            like: NameFilter::All,
+        },
         &[orders()],
         None,
     )

@@ -123,10 +123,21 @@ pub fn evaluate(expr: &SqlExpr, row: &Row<'_>) -> Result<Val, MysqlError> {
     })
 }
 
+/// A column by name: the exact (case-insensitive) name first; else, when one side is qualified
+/// and the other is not, by the part after the qualifier (`COLUMNS.TABLE_NAME` on a one-table
+/// row, `TABLE_NAME` on a joined row, whose columns are `<qualifier>.<column>`; the first
+/// table's wins, where MySQL would call the name ambiguous).
 fn column(name: &str, row: &Row<'_>) -> Result<Val, MysqlError> {
+    let base = |n: &str| n.rsplit('.').next().unwrap_or(n).to_owned();
+    let qualified = |n: &str| n.contains('.');
     row.columns
         .iter()
         .position(|c| c.eq_ignore_ascii_case(name))
+        .or_else(|| {
+            row.columns.iter().position(|c| {
+                qualified(c) != qualified(name) && base(c).eq_ignore_ascii_case(&base(name))
+            })
+        })
         .and_then(|i| row.values.get(i).cloned())
         .ok_or_else(|| MysqlError::unknown_column(name, "field list"))
 }
@@ -235,6 +246,24 @@ fn function(name: &str, args: Vec<Val>, row: &Row<'_>) -> Result<Val, MysqlError
                 _ => Val::Null,
             }
         }
+        // MySQL: NULL if any argument is NULL (JDBC drivers' getColumns uses LEAST).
+        "least" | "greatest" if args.iter().any(|v| matches!(v, Val::Null)) => Val::Null,
+        "least" | "greatest" => {
+            let want = if name == "least" {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+            args.into_iter()
+                .reduce(|best, v| {
+                    if compare(&v, &best) == Some(want) {
+                        v
+                    } else {
+                        best
+                    }
+                })
+                .unwrap_or(Val::Null)
+        }
         "replace" => match (arg(0).text(), arg(1).text(), arg(2).text()) {
             (Some(s), Some(from), Some(to)) => Val::Text(s.replace(&from, &to)),
             _ => Val::Null,
@@ -242,7 +271,7 @@ fn function(name: &str, args: Vec<Val>, row: &Row<'_>) -> Result<Val, MysqlError
         other => {
             return Err(MysqlError::unsupported(format!(
                 "function {other}() in an information_schema query"
-            )))
+            )));
         }
     })
 }

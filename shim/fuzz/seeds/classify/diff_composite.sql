@@ -1,0 +1,1 @@
+SELECT * FROM _diff.orders BETWEEN '2026-04-27 09:00' AND NOW() - INTERVAL 1 HOUR WHERE (a, b) IN ((1,2),(3,4))

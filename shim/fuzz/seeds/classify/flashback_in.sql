@@ -1,0 +1,1 @@
+SELECT * FROM _flashback.orders AS OF '2026-04-27 09:11:59' WHERE id IN (42, 43)

@@ -1,0 +1,1 @@
+/* ApplicationName=DBeaver */ SELECT /*+ DBTRAIL_AT='1 hour ago' */ id, note FROM shop.orders WHERE id BETWEEN ? AND ? LIMIT 5;

@@ -1,0 +1,1 @@
+SET NAMES utf8mb4, time_zone = 'Europe/Paris', @dbtrail_as_of = '2026-04-27', autocommit = 1

@@ -1,0 +1,1 @@
+SHOW FULL COLUMNS FROM _flashback.orders LIKE 'i%'

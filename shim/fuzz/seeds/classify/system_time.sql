@@ -1,0 +1,1 @@
+SELECT * FROM _snapshot.orders FOR SYSTEM_TIME AS OF TIMESTAMP '2026-04-27T09:11:59.5+02:00' WHERE status = 'paid'
