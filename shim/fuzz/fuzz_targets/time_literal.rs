@@ -1,5 +1,6 @@
 //! Any text as an `AS OF` literal: never a panic; accepted literals resolve to an instant in
-//! every session zone without overflow.
+//! every kind of session zone (extreme fixed offsets, named zones with daylight saving, one with
+//! a 30-minute change) without overflow.
 #![no_main]
 
 use dbtrail_shim::classify::time_literal::parse_time_literal;
@@ -11,9 +12,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(time) = parse_time_literal(text) {
-        for zone in ["+14:00", "-12:00", "UTC"] {
-            let zone = TimeZone::parse(zone).expect("fixed zone");
-            let _ = resolve(&time, zone, 1_777_281_119_000_000);
+        for zone in ["+14:00", "-12:00", "UTC", "Europe/Paris", "Australia/Lord_Howe"] {
+            let zone = TimeZone::parse(zone).expect("known zone");
+            let _ = resolve(&time, &zone, 1_777_281_119_000_000);
         }
+    }
+    // Zone names come from clients too (`SET time_zone = '...'`).
+    if let Some(zone) = TimeZone::parse(text) {
+        let _ = zone.offset_secs_at(1_777_281_119_000_000);
     }
 });
