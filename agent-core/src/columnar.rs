@@ -25,6 +25,7 @@
 use std::sync::Arc;
 
 use agent_api::Value;
+use agent_api::time::{civil_from_days, days_from_civil};
 use agent_api::value::{Date, DateTime, Time};
 use arrow_array::builder::{
     BinaryBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int64Builder,
@@ -487,41 +488,10 @@ fn is_calendar_date(d: &Date) -> bool {
     d.year <= 9999 && (1..=days_in_month).contains(&d.day)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
-}
-
 /// The `Date32` day number of a MySQL date (non-calendar dates per the module doc).
 pub fn date_days(d: &Date) -> i32 {
     if is_calendar_date(d) {
-        days_from_civil(i64::from(d.year), i64::from(d.month), i64::from(d.day)) as i32
+        days_from_civil(i64::from(d.year), u32::from(d.month), u32::from(d.day)) as i32
     } else {
         ODD_DATE_BASE - (i32::from(d.year) * 10_000 + i32::from(d.month) * 100 + i32::from(d.day))
     }

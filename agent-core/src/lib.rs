@@ -16,6 +16,8 @@ pub mod metrics;
 pub mod reconstruct;
 pub mod recover;
 pub mod schema;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::HashMap;
 use std::sync::Arc;

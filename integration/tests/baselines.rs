@@ -132,15 +132,28 @@ async fn query_canon(conn: &mut Conn, sql: &str) -> Result<(Vec<String>, Vec<Can
 /// `_snapshot.items AS OF <at>` through the shim must equal the recorded table.
 async fn check_snapshot(shim: &mut Conn, state: &State, what: &str) -> Result<()> {
     let sql = format!("SELECT * FROM _snapshot.items AS OF '{}'", state.at);
-    let (names, rows) = query_canon(shim, &sql)
+    expect_rows(shim, &sql, Some(&state.names), &state.rows, what).await
+}
+
+/// Runs `sql` on the shim; fails with the differing cells unless the rows are `want` (and the
+/// columns `names`, when given). `what` names the check in the failure.
+async fn expect_rows(
+    shim: &mut Conn,
+    sql: &str,
+    names: Option<&[String]>,
+    want: &[CanonRow],
+    what: &str,
+) -> Result<()> {
+    let (got_names, rows) = query_canon(shim, sql)
         .await
         .with_context(|| what.to_owned())?;
-    ensure!(
-        names == state.names,
-        "{what}: columns {names:?}, expected {:?}",
-        state.names
-    );
-    let diff = diff_rows(&names, &state.rows, &rows);
+    if let Some(names) = names {
+        ensure!(
+            got_names == names,
+            "{what}: {sql}: columns {got_names:?}, expected {names:?}"
+        );
+    }
+    let diff = diff_rows(&got_names, want, &rows);
     ensure!(diff.is_empty(), "{what}: {sql}\n{}", diff.join("\n"));
     Ok(())
 }
@@ -162,11 +175,7 @@ async fn check_flashback(shim: &mut Conn, state: &State, ids: &[i32], what: &str
         "SELECT * FROM _flashback.items AS OF '{}' WHERE id IN ({list})",
         state.at
     );
-    let (names, rows) = query_canon(shim, &sql)
-        .await
-        .with_context(|| what.to_owned())?;
-    let diff = diff_rows(&names, &want, &rows);
-    ensure!(diff.is_empty(), "{what}: {sql}\n{}", diff.join("\n"));
+    expect_rows(shim, &sql, None, &want, what).await?;
     let want: Vec<CanonRow> = state
         .rows
         .iter()
@@ -177,12 +186,7 @@ async fn check_flashback(shim: &mut Conn, state: &State, ids: &[i32], what: &str
         "SELECT * FROM _flashback.items AS OF '{}' WHERE id BETWEEN 3 AND 12",
         state.at
     );
-    let (names, rows) = query_canon(shim, &sql)
-        .await
-        .with_context(|| what.to_owned())?;
-    let diff = diff_rows(&names, &want, &rows);
-    ensure!(diff.is_empty(), "{what}: {sql}\n{}", diff.join("\n"));
-    Ok(())
+    expect_rows(shim, &sql, None, &want, what).await
 }
 
 /// The `_snapshot` error for an instant no baseline covers: 1526 naming the command.
@@ -249,11 +253,8 @@ async fn check_untouched_table(
     ensure!(diff.is_empty(), "{sql}\n{}", diff.join("\n"));
     check_same(&mut real, shim, "wide", at).await?;
     let sql = format!("SELECT * FROM _flashback.refs AS OF '{at}' WHERE code IN ('USD', 'XXX')");
-    let (names, rows) = query_canon(shim, &sql).await?;
     let want: Vec<CanonRow> = want.into_iter().filter(|r| r[0] == "USD").collect();
-    let diff = diff_rows(&names, &want, &rows);
-    ensure!(diff.is_empty(), "{sql}\n{}", diff.join("\n"));
-    Ok(())
+    expect_rows(shim, &sql, None, &want, "shop.refs").await
 }
 
 /// `_snapshot.<table> AS OF <at>` equals the real table now (it has not changed since `at`).
@@ -262,14 +263,8 @@ async fn check_same(real: &mut Conn, shim: &mut Conn, table: &str, at: &str) -> 
         query_canon(real, &format!("SELECT * FROM shop.{table} ORDER BY 1")).await?;
     ensure!(!want.is_empty(), "shop.{table} is empty");
     let sql = format!("SELECT * FROM _snapshot.{table} AS OF '{at}'");
-    let (names, rows) = query_canon(shim, &sql).await?;
-    ensure!(
-        names == want_names,
-        "{sql}: columns {names:?}, expected {want_names:?}"
-    );
-    let diff = diff_rows(&names, &want, &rows);
-    ensure!(diff.is_empty(), "{sql}\n{}", diff.join("\n"));
-    Ok(())
+    let what = format!("shop.{table}");
+    expect_rows(shim, &sql, Some(&want_names), &want, &what).await
 }
 
 /// Runs an `agent-core` subcommand against the running agent; returns its stdout.
@@ -339,6 +334,36 @@ fn read_baseline(data_dir: &std::path::Path, table: &str) -> Result<(String, boo
     Ok((qty2, has100))
 }
 
+/// What every test here runs against (fields drop in this order: the connection first, the
+/// server last).
+struct Stack {
+    /// A connection to the shim as `app`, default database `shop`.
+    sq: Conn,
+    _shim: Shim,
+    agent: AgentCore,
+    db: MariaDb,
+}
+
+impl Stack {
+    /// A server with [`history_before_capture`], agent-core on `shop` caught up with it, and the
+    /// shim in front of the agent.
+    async fn start() -> Result<Self> {
+        let db = MariaDb::start().await?;
+        history_before_capture(&db).await?;
+        let agent = AgentCore::start(&db, &["shop"]).await?;
+        wait_caught_up_strict(&agent, &db).await?;
+        let shim =
+            Shim::start(&agent.url(), agent.token(), &[Tenant::new("app", "app", 1)]).await?;
+        let sq = shim_conn(&shim).await?;
+        Ok(Self {
+            sq,
+            _shim: shim,
+            agent,
+            db,
+        })
+    }
+}
+
 async fn shim_conn(shim: &Shim) -> Result<Conn> {
     Conn::new(shim.mysql_opts("app", "app", Some("shop")))
         .await
@@ -368,12 +393,12 @@ async fn wait_for_blocked_baseline(db: &MariaDb) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn baseline_answers_rows_older_than_capture() -> Result<()> {
-    let db = MariaDb::start().await?;
-    history_before_capture(&db).await?;
-    let agent = AgentCore::start(&db, &["shop"]).await?;
-    wait_caught_up_strict(&agent, &db).await?;
-    let shim = Shim::start(&agent.url(), agent.token(), &[Tenant::new("app", "app", 1)]).await?;
-    let mut sq = shim_conn(&shim).await?;
+    let Stack {
+        db,
+        agent,
+        _shim,
+        mut sq,
+    } = Stack::start().await?;
 
     let before = step(&db, &["UPDATE shop.items SET qty = qty + 1 WHERE id = 1"]).await?;
     wait_caught_up_strict(&agent, &db).await?;
@@ -496,12 +521,12 @@ async fn baseline_answers_rows_older_than_capture() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mydumper_dump_becomes_a_baseline() -> Result<()> {
-    let db = MariaDb::start().await?;
-    history_before_capture(&db).await?;
-    let agent = AgentCore::start(&db, &["shop"]).await?;
-    wait_caught_up_strict(&agent, &db).await?;
-    let shim = Shim::start(&agent.url(), agent.token(), &[Tenant::new("app", "app", 1)]).await?;
-    let mut sq = shim_conn(&shim).await?;
+    let Stack {
+        db,
+        agent,
+        _shim,
+        mut sq,
+    } = Stack::start().await?;
     let before = step(&db, &["UPDATE shop.items SET qty = qty + 1 WHERE id = 1"]).await?;
     wait_caught_up_strict(&agent, &db).await?;
 
@@ -552,12 +577,12 @@ async fn mydumper_dump_becomes_a_baseline() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rename_after_baseline_follows_the_table() -> Result<()> {
-    let db = MariaDb::start().await?;
-    history_before_capture(&db).await?;
-    let agent = AgentCore::start(&db, &["shop"]).await?;
-    wait_caught_up_strict(&agent, &db).await?;
-    let shim = Shim::start(&agent.url(), agent.token(), &[Tenant::new("app", "app", 1)]).await?;
-    let mut sq = shim_conn(&shim).await?;
+    let Stack {
+        db,
+        agent,
+        _shim,
+        mut sq,
+    } = Stack::start().await?;
     step(&db, &["UPDATE shop.items SET qty = qty + 1 WHERE id = 1"]).await?;
     wait_caught_up_strict(&agent, &db).await?;
     agent_cli(

@@ -105,6 +105,51 @@ async fn create_and_seed(conn: &mut Conn, clock: &mut SyntheticClock) -> Result<
     Ok(())
 }
 
+/// A new server with `shop` created and seeded ([`create_and_seed`]), a connection as `app`, and
+/// the clock that stamped the history.
+async fn seeded_server() -> Result<(MariaDb, Conn, SyntheticClock)> {
+    let db = MariaDb::start().await?;
+    let mut conn = Conn::new(db.tcp_opts("app", "app", None)).await?;
+    let mut clock = SyntheticClock::start(&db).await?;
+    create_and_seed(&mut conn, &mut clock).await?;
+    Ok((db, conn, clock))
+}
+
+/// Starts agent-core on `shop` once the wall clock is past the history `clock` wrote, and waits
+/// until it has captured all of it.
+async fn agent_after_history(db: &MariaDb, clock: &SyntheticClock) -> Result<AgentCore> {
+    clock.wait_until_past().await;
+    let agent = AgentCore::start(db, &["shop"]).await?;
+    wait_caught_up_strict(&agent, db).await?;
+    Ok(agent)
+}
+
+/// `agent-core recover` of `table` from source 1 over the window `from`..`to` (UTC text), with
+/// `extra` arguments; stdout on success.
+async fn recover_cli(
+    config: &Path,
+    table: &str,
+    from: &str,
+    to: &str,
+    extra: &[&str],
+) -> Result<String> {
+    let mut args = vec![
+        "recover",
+        "--config",
+        path_str(config)?,
+        "--source",
+        "1",
+        "--table",
+        table,
+        "--from",
+        from,
+        "--to",
+        to,
+    ];
+    args.extend_from_slice(extra);
+    agent_core(&args).await
+}
+
 /// Runs `agent-core <args>`; stdout on success, the error (with stderr) otherwise.
 async fn agent_core(args: &[&str]) -> Result<String> {
     let bin = workspace_binary("agent-core")?;
@@ -150,10 +195,7 @@ fn ensure_same(
 /// an unknown table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_script_restores_the_table_before_the_mistakes() -> Result<()> {
-    let db = MariaDb::start().await?;
-    let mut conn = Conn::new(db.tcp_opts("app", "app", None)).await?;
-    let mut clock = SyntheticClock::start(&db).await?;
-    create_and_seed(&mut conn, &mut clock).await?;
+    let (db, mut conn, mut clock) = seeded_server().await?;
     let before = state(&mut conn, "shop").await?;
 
     let first_mistake = commit_at_next_second(
@@ -187,30 +229,19 @@ async fn recovery_script_restores_the_table_before_the_mistakes() -> Result<()> 
         diff_rows(&before.0, &before.1, &damaged.1).len() > 10,
         "the mistakes did not change the table"
     );
-    clock.wait_until_past().await;
-
-    let agent = AgentCore::start(&db, &["shop"]).await?;
-    wait_caught_up_strict(&agent, &db).await?;
+    let agent = agent_after_history(&db, &clock).await?;
     let dir = tempfile::tempdir()?;
     let script_path = dir.path().join("recover.sql");
     let config = agent.config_path();
     let from = format_unix_micros(first_mistake * 1_000_000);
     let to = format_unix_micros(instant_after(last));
-    agent_core(&[
-        "recover",
-        "--config",
-        path_str(&config)?,
-        "--source",
-        "1",
-        "--table",
+    recover_cli(
+        &config,
         "shop.mixed",
-        "--from",
         &from,
-        "--to",
         &to,
-        "--out",
-        path_str(&script_path)?,
-    ])
+        &["--out", path_str(&script_path)?],
+    )
     .await?;
     let script = std::fs::read_to_string(&script_path)?;
     ensure!(
@@ -222,25 +253,13 @@ async fn recovery_script_restores_the_table_before_the_mistakes() -> Result<()> 
         "another table's change leaked into the script:\n{script}"
     );
 
-    let only_4 = agent_core(&[
-        "recover",
-        "--config",
-        path_str(&config)?,
-        "--source",
-        "1",
-        "--table",
+    let only_4 = recover_cli(
+        &config,
         "shop.mixed",
-        "--from",
         &from,
-        "--to",
         &to,
-        "--where-pk",
-        "4",
-        "--where-pk",
-        "1",
-        "--types",
-        "delete",
-    ])
+        &["--where-pk", "4", "--where-pk", "1", "--types", "delete"],
+    )
     .await?;
     ensure!(
         only_4.contains("0 INSERT, 0 UPDATE, 1 DELETE; 1 statement(s)")
@@ -285,20 +304,7 @@ async fn recovery_script_restores_the_table_before_the_mistakes() -> Result<()> 
     conn.query_drop("TRUNCATE TABLE shop.mixed").await?;
     wait_caught_up_strict(&agent, &db).await?;
     let now = format_unix_micros(source_now_us(&db).await?);
-    let refused = agent_core(&[
-        "recover",
-        "--config",
-        path_str(&config)?,
-        "--source",
-        "1",
-        "--table",
-        "shop.mixed",
-        "--from",
-        &from,
-        "--to",
-        &now,
-    ])
-    .await;
+    let refused = recover_cli(&config, "shop.mixed", &from, &now, &[]).await;
     match refused {
         Err(e) if e.to_string().contains("was truncated inside the window") => {}
         other => bail!("a window over a TRUNCATE was not refused: {other:?}"),
@@ -306,20 +312,7 @@ async fn recovery_script_restores_the_table_before_the_mistakes() -> Result<()> 
     conn.query_drop("DROP TABLE shop.other").await?;
     wait_caught_up_strict(&agent, &db).await?;
     let now = format_unix_micros(source_now_us(&db).await?);
-    let refused = agent_core(&[
-        "recover",
-        "--config",
-        path_str(&config)?,
-        "--source",
-        "1",
-        "--table",
-        "shop.other",
-        "--from",
-        &from,
-        "--to",
-        &now,
-    ])
-    .await;
+    let refused = recover_cli(&config, "shop.other", &from, &now, &[]).await;
     match refused {
         Err(e)
             if e.to_string()
@@ -362,10 +355,7 @@ async fn recovery_script_restores_the_table_before_the_mistakes() -> Result<()> 
 /// later changes are absent. The Parquet export is written whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_loads_into_a_fresh_database_as_the_table_was() -> Result<()> {
-    let db = MariaDb::start().await?;
-    let mut conn = Conn::new(db.tcp_opts("app", "app", None)).await?;
-    let mut clock = SyntheticClock::start(&db).await?;
-    create_and_seed(&mut conn, &mut clock).await?;
+    let (db, mut conn, mut clock) = seeded_server().await?;
     let at = commit_at_next_second(
         &mut conn,
         &mut clock,
@@ -386,10 +376,7 @@ async fn export_loads_into_a_fresh_database_as_the_table_was() -> Result<()> {
         ],
     )
     .await?;
-    clock.wait_until_past().await;
-
-    let agent = AgentCore::start(&db, &["shop"]).await?;
-    wait_caught_up_strict(&agent, &db).await?;
+    let agent = agent_after_history(&db, &clock).await?;
     let dir = tempfile::tempdir()?;
     let config = agent.config_path();
     let as_of = format_unix_micros(instant_after(at));

@@ -97,9 +97,7 @@ impl TierView {
         if self.coverage.pruned_through_seq > baseline_seq {
             return Err(self.pruned_error("a range of rows"));
         }
-        let mut keys = ArchivedKeys::open(&self.files, lower, upper)?;
-        let mut head = keys.next_key()?;
-        let mut failed: Option<ApiError> = None;
+        let mut archived = AheadKeys::new(Some(ArchivedKeys::open(&self.files, lower, upper)?))?;
         let mut stopped = false;
         // Archive changes of one key, split at seq_max.
         let split = |changes: Vec<StoredChange>| {
@@ -109,29 +107,19 @@ impl TierView {
         };
         index.scan_keys(self.table_no, lower, upper, seq_max, |pk, at, after| {
             // Archived keys below this one first.
-            while let Some((k, changes)) = head.take_if(|(k, _)| k.as_slice() < pk) {
-                match keys.next_key() {
-                    Ok(next) => head = next,
-                    Err(e) => {
-                        failed = Some(e);
-                        return false;
-                    }
-                }
+            while let Some((k, changes)) = archived.pop_if(|k| k < pk) {
                 let (a_at, a_after) = split(changes);
                 if !f(&k, a_at, a_after) {
                     stopped = true;
                     return false;
                 }
             }
+            let same = archived.pop_if(|k| k == pk);
+            if archived.failed.is_some() {
+                return false;
+            }
             let (mut at, mut after) = (at, after);
-            if let Some((_, changes)) = head.take_if(|(k, _)| k.as_slice() == pk) {
-                match keys.next_key() {
-                    Ok(next) => head = next,
-                    Err(e) => {
-                        failed = Some(e);
-                        return false;
-                    }
-                }
+            if let Some((_, changes)) = same {
                 let (a_at, a_after) = split(changes);
                 at = at.or(a_at);
                 after = a_after.or(after);
@@ -139,15 +127,14 @@ impl TierView {
             stopped = !f(pk, at, after);
             !stopped
         })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        while let (false, Some((k, changes))) = (stopped, head.take()) {
-            head = keys.next_key()?;
+        while !stopped {
+            let Some((k, changes)) = archived.pop_if(|_| true) else {
+                break;
+            };
             let (at, after) = split(changes);
             stopped = !f(&k, at, after);
         }
-        Ok(())
+        archived.finish()
     }
 
     /// Like [`Index::changes_between`] over both tiers: every change of the keys within
@@ -166,29 +153,17 @@ impl TierView {
         if seq_after < self.coverage.pruned_through_seq {
             return Err(self.pruned_error("changes in the window"));
         }
-        let mut keys = if seq_after < self.coverage.archived_through_seq {
+        let keys = if seq_after < self.coverage.archived_through_seq {
             Some(ArchivedKeys::open(&self.files, lower, upper)?)
         } else {
             None
         };
-        let next_key = |keys: &mut Option<ArchivedKeys>| match keys {
-            Some(k) => k.next_key(),
-            None => Ok(None),
-        };
-        let mut head = next_key(&mut keys)?;
+        let mut archived = AheadKeys::new(keys)?;
         let in_window = |c: &StoredChange| c.seq > seq_after && c.seq <= seq_upto;
-        let mut failed: Option<ApiError> = None;
         let mut stopped = false;
         index.changes_between(self.table_no, lower, upper, seq_after, seq_upto, |pk, c| {
             // Archived changes of keys up to this one first (their seqs precede the index's).
-            while let Some((k, changes)) = head.take_if(|(k, _)| k.as_slice() <= pk) {
-                match next_key(&mut keys) {
-                    Ok(next) => head = next,
-                    Err(e) => {
-                        failed = Some(e);
-                        return false;
-                    }
-                }
+            while let Some((k, changes)) = archived.pop_if(|k| k <= pk) {
                 for a in changes.into_iter().filter(in_window) {
                     if !f(&k, a) {
                         stopped = true;
@@ -196,14 +171,16 @@ impl TierView {
                     }
                 }
             }
+            if archived.failed.is_some() {
+                return false;
+            }
             stopped = !f(pk, c);
             !stopped
         })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        while let (false, Some((k, changes))) = (stopped, head.take()) {
-            head = next_key(&mut keys)?;
+        while !stopped {
+            let Some((k, changes)) = archived.pop_if(|_| true) else {
+                break;
+            };
             for a in changes.into_iter().filter(in_window) {
                 if !f(&k, a) {
                     stopped = true;
@@ -211,7 +188,7 @@ impl TierView {
                 }
             }
         }
-        Ok(())
+        archived.finish()
     }
 
     /// Archived changes of one key in seq order, read through each file's PK statistics and
@@ -350,5 +327,53 @@ impl<'a> ArchivedKeys<'a> {
             changes.sort_by_key(|c| c.seq);
             return Ok(Some((pk, changes)));
         }
+    }
+}
+
+/// [`ArchivedKeys`] (or none) with the next key read ahead, for merging archived keys into an
+/// index scan whose callback cannot return an error: a failed read ends the keys and is kept for
+/// [`Self::finish`].
+struct AheadKeys<'a> {
+    keys: Option<ArchivedKeys<'a>>,
+    head: Option<KeyChanges>,
+    failed: Option<ApiError>,
+}
+
+impl<'a> AheadKeys<'a> {
+    fn new(mut keys: Option<ArchivedKeys<'a>>) -> Result<Self, ApiError> {
+        let head = match &mut keys {
+            Some(k) => k.next_key()?,
+            None => None,
+        };
+        Ok(Self {
+            keys,
+            head,
+            failed: None,
+        })
+    }
+
+    /// The next archived key when `take(pk)` holds, reading the one after it. `None` as well once
+    /// that read failed (the taken key is dropped: the scan is ending with the error).
+    fn pop_if(&mut self, take: impl FnOnce(&[u8]) -> bool) -> Option<KeyChanges> {
+        let taken = self.head.take_if(|(k, _)| take(k))?;
+        let next = match &mut self.keys {
+            Some(k) => k.next_key(),
+            None => Ok(None),
+        };
+        match next {
+            Ok(next) => {
+                self.head = next;
+                Some(taken)
+            }
+            Err(e) => {
+                self.failed = Some(e);
+                None
+            }
+        }
+    }
+
+    /// The read error that ended the keys early, if any.
+    fn finish(self) -> Result<(), ApiError> {
+        self.failed.map_or(Ok(()), Err)
     }
 }

@@ -320,6 +320,29 @@ pub fn command_for(server_id: u32, schema: &str, table: &str) -> String {
     )
 }
 
+/// The configuration and capture state of source `server_id`, which a baseline (taken or imported)
+/// is positioned against. Errors: `Invalid` for a `server_id` the configuration does not list.
+pub(crate) fn source_of(
+    app: &crate::App,
+    server_id: u32,
+) -> Result<
+    (
+        &crate::config::SourceConfig,
+        &std::sync::Arc<crate::capture::state::SourceState>,
+    ),
+    BaselineError,
+> {
+    let unknown = || BaselineError::Invalid(format!("unknown server_id {server_id}"));
+    let source = app
+        .config
+        .sources
+        .iter()
+        .find(|s| s.server_id == server_id)
+        .ok_or_else(unknown)?;
+    let state = app.sources.get(&server_id).ok_or_else(unknown)?;
+    Ok((source, state))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

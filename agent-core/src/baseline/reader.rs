@@ -174,28 +174,8 @@ mod tests {
     use super::*;
     use crate::baseline::writer::{BaselineWriter, ROW_GROUP_ROWS};
     use crate::baseline::{BaselineOrigin, MANIFEST_VERSION, Manifest};
-    use crate::schema::{ColumnDef, Decode, describe};
-    use agent_api::catalog::ColumnInfo;
-
-    fn col(name: &str, decode: Decode) -> ColumnDef {
-        let (data_type, column_type, length, scale) = describe(&decode, None, &[]);
-        ColumnDef {
-            info: ColumnInfo {
-                name: name.into(),
-                data_type,
-                column_type,
-                unsigned: false,
-                nullable: true,
-                length,
-                scale,
-                charset: None,
-                collation_id: None,
-                elements: Vec::new(),
-            },
-            decode,
-            collation: None,
-        }
-    }
+    use crate::schema::Decode;
+    use crate::test_support::col;
 
     fn table() -> TableSchema {
         TableSchema {

@@ -8,7 +8,7 @@ use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
 use crate::schema::{
-    BINARY_COLLATION, Collation, Collations, ColumnDef, Decode, SpecialType, TableSchema, describe,
+    BINARY_COLLATION, Collations, ColumnDef, Decode, SpecialType, TableSchema, describe,
     parse_elements,
 };
 
@@ -27,30 +27,6 @@ type ColumnRow = (
     Option<String>, // COLLATION_NAME
     (String, u32),  // EXTRA, SEQ_IN_INDEX of PRIMARY (0 = not in the PK)
 );
-
-/// The source's collations (id, name, charset, bytes per character).
-pub async fn load_collations(conn: &mut Conn) -> Result<Collations, BaselineError> {
-    let rows: Vec<(u16, String, String, u8)> = conn
-        .query(
-            "SELECT c.ID, c.COLLATION_NAME, c.CHARACTER_SET_NAME, s.MAXLEN \
-             FROM information_schema.COLLATIONS c \
-             JOIN information_schema.CHARACTER_SETS s ON s.CHARACTER_SET_NAME = c.CHARACTER_SET_NAME \
-             WHERE c.ID IS NOT NULL",
-        )
-        .await?;
-    let mut out = Collations::builtin();
-    for (id, name, charset, max_len) in rows {
-        out.0.insert(
-            id,
-            Collation {
-                name,
-                charset,
-                max_len,
-            },
-        );
-    }
-    Ok(out)
-}
 
 /// The stored columns (VIRTUAL generated ones are absent from row images and skipped) and PK of
 /// `schema.table`, as capture would describe them. Errors when the table does not exist.
@@ -303,18 +279,9 @@ pub fn value_from_mysql(v: mysql_async::Value, col: &ColumnDef) -> Result<Value,
                 _ => return Err(bad(&M::Bytes(b))),
             }
         }
-        (M::Bytes(b), decode) => match crate::columnar::ColumnKind::of(col) {
+        (M::Bytes(b), _) => match crate::columnar::ColumnKind::of(col) {
             crate::columnar::ColumnKind::Bytes => {
-                let mut b = b;
-                if let Decode::String {
-                    pad_binary: true,
-                    max_len,
-                    ..
-                } = decode
-                {
-                    b.resize(usize::from(*max_len).max(b.len()), 0);
-                }
-                Value::Bytes(b)
+                Value::Bytes(crate::capture::rows::binary_padded(b, col))
             }
             crate::columnar::ColumnKind::Json => {
                 Value::Json(String::from_utf8(b).map_err(|e| bad(&M::Bytes(e.into_bytes())))?)

@@ -24,10 +24,11 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use super::position::{seq_at_position, wait_captured};
-use super::source_schema::{load_collations, read_schema, value_from_mysql};
+use super::source_schema::{read_schema, value_from_mysql};
 use super::writer::{BaselineWriter, Closed};
 use super::{BaselineError, BaselineOrigin, MANIFEST_VERSION, Manifest};
 use crate::App;
+use crate::capture::load_collations;
 use crate::capture::state::now_us;
 use crate::config::{SourceConfig, SslMode};
 use crate::schema::TableSchema;
@@ -52,16 +53,7 @@ pub struct ConsistentPoint {
 
 /// Takes a baseline of the requested tables of one source; returns their manifests.
 pub async fn take(app: &App, req: &BaselineRequest) -> Result<BaselineResponse, BaselineError> {
-    let source = app
-        .config
-        .sources
-        .iter()
-        .find(|s| s.server_id == req.server_id)
-        .ok_or_else(|| BaselineError::Invalid(format!("unknown server_id {}", req.server_id)))?;
-    let state = app
-        .sources
-        .get(&req.server_id)
-        .ok_or_else(|| BaselineError::Invalid(format!("unknown server_id {}", req.server_id)))?;
+    let (source, state) = super::source_of(app, req.server_id)?;
     let mut conn = connect(source).await?;
     conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .await?;

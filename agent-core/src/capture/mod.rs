@@ -397,13 +397,15 @@ async fn preflight(conn: &mut Conn) -> Result<(), CaptureError> {
     Ok(())
 }
 
-/// The source's collations with their charset and bytes per character.
-async fn load_collations(conn: &mut Conn) -> Result<Collations, CaptureError> {
+/// The source's collations (id, name, charset, bytes per character) from `information_schema`
+/// over the built-in table; rows without an ID are skipped. Capture and baselines both read them.
+pub(crate) async fn load_collations(conn: &mut Conn) -> Result<Collations, mysql_async::Error> {
     let rows: Vec<(u16, String, String, u8)> = conn
         .query(
             "SELECT c.ID, c.COLLATION_NAME, c.CHARACTER_SET_NAME, s.MAXLEN \
              FROM information_schema.COLLATIONS c \
-             JOIN information_schema.CHARACTER_SETS s ON s.CHARACTER_SET_NAME = c.CHARACTER_SET_NAME",
+             JOIN information_schema.CHARACTER_SETS s ON s.CHARACTER_SET_NAME = c.CHARACTER_SET_NAME \
+             WHERE c.ID IS NOT NULL",
         )
         .await?;
     let mut collations = Collations::builtin();

@@ -167,9 +167,7 @@ impl<'a> RowImageReader<'a> {
                 };
                 let bytes = take!(len);
                 if pad_binary {
-                    let mut padded = bytes.to_vec();
-                    padded.resize(usize::from(max_len).max(len), 0);
-                    Value::Bytes(padded)
+                    Value::Bytes(binary_padded(bytes.to_vec(), col))
                 } else {
                     text_or_bytes(bytes, col, collation)
                 }
@@ -371,16 +369,35 @@ fn text_or_bytes(bytes: &[u8], col: &ColumnDef, collation: u16) -> Value {
     if collation == BINARY_COLLATION {
         return Value::Bytes(bytes.to_vec());
     }
-    let charset = col
+    charset_text(bytes, col).map_or_else(|| Value::Bytes(bytes.to_vec()), Value::Text)
+}
+
+/// `BINARY(n)` bytes right-padded with 0x00 to the column's `max_len`, as the server stores them
+/// (binlog row images and dumps drop the trailing zeros); other columns' bytes unchanged. Capture,
+/// baseline source reads and the mydumper import pad the same way.
+pub(crate) fn binary_padded(mut b: Vec<u8>, col: &ColumnDef) -> Vec<u8> {
+    if let Decode::String {
+        pad_binary: true,
+        max_len,
+        ..
+    } = col.decode
+    {
+        b.resize(usize::from(max_len).max(b.len()), 0);
+    }
+    b
+}
+
+/// Bytes in the column's character set as text: `latin1` is Windows-1252 in MySQL ([`cp1252`]),
+/// any other charset (and a column without a collation) is read as UTF-8. `None` when the bytes
+/// are not valid UTF-8. Capture's row decoder and the mydumper import decode the same way.
+pub(crate) fn charset_text(bytes: &[u8], col: &ColumnDef) -> Option<String> {
+    let latin1 = col
         .collation
         .as_ref()
-        .map_or("utf8mb4", |c| c.charset.as_str());
-    match charset {
-        "latin1" => Value::Text(bytes.iter().map(|&b| cp1252(b)).collect()),
-        _ => match std::str::from_utf8(bytes) {
-            Ok(s) => Value::Text(s.to_owned()),
-            Err(_) => Value::Bytes(bytes.to_vec()),
-        },
+        .is_some_and(|c| c.charset == "latin1");
+    match latin1 {
+        true => Some(bytes.iter().map(|&b| cp1252(b)).collect()),
+        false => std::str::from_utf8(bytes).ok().map(str::to_owned),
     }
 }
 

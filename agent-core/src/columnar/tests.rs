@@ -1,35 +1,8 @@
 //! Round trips of the columnar mapping: Arrow in memory (proptest) and a Parquet file.
 
 use super::*;
-use crate::schema::{Collations, describe};
-use agent_api::catalog::ColumnInfo;
+use crate::test_support::col;
 use proptest::prelude::*;
-
-fn col(name: &str, decode: Decode) -> ColumnDef {
-    let collation = match decode {
-        Decode::String { collation, .. } | Decode::Blob { collation, .. } => {
-            Some(Collations::builtin().get(collation))
-        }
-        _ => None,
-    };
-    let (data_type, column_type, length, scale) = describe(&decode, collation.as_ref(), &[]);
-    ColumnDef {
-        info: ColumnInfo {
-            name: name.into(),
-            data_type,
-            column_type,
-            unsigned: matches!(decode, Decode::Int { unsigned: true, .. }),
-            nullable: true,
-            length,
-            scale,
-            charset: None,
-            collation_id: None,
-            elements: Vec::new(),
-        },
-        decode,
-        collation,
-    }
-}
 
 /// One column of every kind.
 fn table() -> TableSchema {

@@ -183,22 +183,8 @@ fn parquet_err(e: impl std::fmt::Display) -> ExportError {
 mod tests {
     use super::*;
     use crate::columnar::RowReader;
+    use crate::test_support::column_info as col;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-    fn col(name: &str, data_type: D, column_type: &str) -> ColumnInfo {
-        ColumnInfo {
-            name: name.into(),
-            data_type,
-            column_type: column_type.into(),
-            unsigned: false,
-            nullable: true,
-            length: 0,
-            scale: 0,
-            charset: None,
-            collation_id: None,
-            elements: Vec::new(),
-        }
-    }
 
     /// Rows written through the sink and read back with the `parquet` crate's Arrow reader are
     /// the same values, every type.

@@ -74,31 +74,20 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
     let mut warnings = Vec::new();
     let index = &app.index;
     let tiers = app.archive.view(req.server_id, entry.table_no).await?;
-    let clears = Clears {
-        before: index.last_clear(entry.table_no, 0, seq_max)?,
-        after: index.next_clear(entry.table_no, seq_max)?,
-    };
-    let gaps = app
-        .sources
-        .get(&req.server_id)
-        .map(|s| s.status().gaps)
-        .unwrap_or_default();
-    // Keys with no change after a baseline are answered from it (DESIGN.md "Storage tiers").
-    let complete = entry.complete_from_seq.is_some_and(|c| c <= seq_max);
-    let base = match complete {
-        true => None,
-        false => snapshot::usable_baseline(
-            app,
-            req.server_id,
-            &req.schema,
-            &req.table,
-            Some(&entry),
-            Some(&clears),
-            seq_max,
-        )?
-        .map(|b| snapshot::BaselineUse::new(b, &out_schema)),
-    };
-    let gap = snapshot::open_gap_with(&gaps, &entry, seq_max, base.as_ref());
+    let snapshot::Coverage {
+        clears,
+        whole: complete,
+        base,
+        gap,
+    } = snapshot::coverage(
+        app,
+        req.server_id,
+        &req.schema,
+        &req.table,
+        &entry,
+        seq_max,
+        &out_schema,
+    )?;
     match &req.key {
         KeyPredicate::In(keys_in) => {
             let mut encoded = Vec::with_capacity(keys_in.len());
@@ -123,7 +112,10 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
                     warnings.push(no_history_warning(&req.schema, &req.table, literal));
                 }
                 let (at, after) = clears.apply(at, after);
-                if let Some(g) = gap.filter(|g| at.as_ref().is_none_or(|c| c.seq <= g.after_seq)) {
+                if let Some(g) = gap
+                    .as_ref()
+                    .filter(|g| at.as_ref().is_none_or(|c| c.seq <= g.after_seq))
+                {
                     return Err(gap_error(
                         g,
                         &format!(
@@ -142,7 +134,7 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
             }
         }
         KeyPredicate::Range { lower, upper } => {
-            if let Some(g) = gap {
+            if let Some(g) = &gap {
                 return Err(gap_error(
                     g,
                     &format!("the rows of {}.{}", req.schema, req.table),
@@ -171,10 +163,17 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
         rows,
         seq: seq_max,
         warnings,
-        complete_until_us: app.sources.get(&req.server_id).and_then(|s| {
-            let complete = s.complete_until_us();
-            (complete != i64::MIN).then_some(complete)
-        }),
+        complete_until_us: complete_until_us(app, req.server_id),
+    })
+}
+
+/// The source's `complete_until_us` for a flashback answer (µs since the Unix epoch, see
+/// `FlashbackResponse`); `None` for an unknown source or while the instant is not known yet
+/// (`i64::MIN`).
+pub(crate) fn complete_until_us(app: &App, server_id: u32) -> Option<i64> {
+    app.sources.get(&server_id).and_then(|s| {
+        let complete = s.complete_until_us();
+        (complete != i64::MIN).then_some(complete)
     })
 }
 

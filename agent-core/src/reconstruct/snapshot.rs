@@ -151,7 +151,7 @@ pub(crate) fn usable_baseline(
 
 /// A gap that leaves the state uncertain at `seq_max` even with `base` (gaps before the baseline
 /// are covered by it).
-pub(crate) fn open_gap_with<'a>(
+fn open_gap_with<'a>(
     gaps: &'a [Gap],
     entry: &TableEntry,
     seq_max: u64,
@@ -169,6 +169,90 @@ pub(crate) fn open_gap_with<'a>(
     gaps.iter()
         .rev()
         .find(|g| g.after_seq == newest && !covered(g))
+}
+
+/// True when `err` (from resolving a table) is `TableNotFound` for a configured source whose
+/// index has never seen the table: unchanged since capture began, only a baseline can know it.
+fn only_a_baseline_knows(
+    app: &App,
+    server_id: u32,
+    schema: &str,
+    table: &str,
+    err: &ApiError,
+) -> bool {
+    err.code == ErrorCode::TableNotFound
+        && app.sources.contains_key(&server_id)
+        && !app.index.knows_table(server_id, schema, table)
+}
+
+/// For a table the index does not know: the seq visible at `as_of_us` (µs since the Unix epoch)
+/// and the newest baseline under exactly this name at or before it, if any.
+fn baseline_by_name(
+    app: &App,
+    server_id: u32,
+    schema: &str,
+    table: &str,
+    as_of_us: i64,
+) -> Result<(u64, Option<Baseline>), ApiError> {
+    let seq_max = app.index.seq_at(server_id, as_of_us)?;
+    let found = usable_baseline(app, server_id, schema, table, None, None, seq_max)?;
+    Ok((seq_max, found))
+}
+
+/// What a read of a table the index knows stands on at `seq_max`, besides the index itself.
+pub(crate) struct Coverage {
+    /// The TRUNCATEs around `seq_max`.
+    pub(crate) clears: Clears,
+    /// The index alone holds the whole table (its CREATE or a TRUNCATE was captured before).
+    pub(crate) whole: bool,
+    /// The baseline to merge with the index (see [`usable_baseline`]); `None` when `whole`.
+    pub(crate) base: Option<BaselineUse>,
+    /// A gap of the source's capture that leaves the state uncertain even with `base`.
+    pub(crate) gap: Option<Gap>,
+}
+
+/// The [`Coverage`] of `entry` at `seq_max`; a chosen baseline is projected onto `out` (the
+/// output columns).
+pub(crate) fn coverage(
+    app: &App,
+    server_id: u32,
+    schema: &str,
+    table: &str,
+    entry: &TableEntry,
+    seq_max: u64,
+    out: &TableSchema,
+) -> Result<Coverage, ApiError> {
+    let clears = Clears {
+        before: app.index.last_clear(entry.table_no, 0, seq_max)?,
+        after: app.index.next_clear(entry.table_no, seq_max)?,
+    };
+    let whole = entry.complete_from_seq.is_some_and(|c| c <= seq_max);
+    // Keys with no change after a baseline are answered from it (DESIGN.md "Storage tiers").
+    let base = match whole {
+        true => None,
+        false => usable_baseline(
+            app,
+            server_id,
+            schema,
+            table,
+            Some(entry),
+            Some(&clears),
+            seq_max,
+        )?
+        .map(|b| BaselineUse::new(b, out)),
+    };
+    let gaps = app
+        .sources
+        .get(&server_id)
+        .map(|s| s.status().gaps)
+        .unwrap_or_default();
+    let gap = open_gap_with(&gaps, entry, seq_max, base.as_ref()).cloned();
+    Ok(Coverage {
+        clears,
+        whole,
+        base,
+        gap,
+    })
 }
 
 /// Walks the keys of `range` in PK order, merging the baseline (when given) with the index
@@ -270,25 +354,12 @@ pub(crate) async fn flashback_from_baseline_only(
     req: &FlashbackRequest,
     err: ApiError,
 ) -> Result<FlashbackResponse, ApiError> {
-    if err.code != ErrorCode::TableNotFound
-        || !app.sources.contains_key(&req.server_id)
-        || app
-            .index
-            .knows_table(req.server_id, &req.schema, &req.table)
-    {
+    if !only_a_baseline_knows(app, req.server_id, &req.schema, &req.table, &err) {
         return Err(err);
     }
-    let seq_max = app.index.seq_at(req.server_id, req.as_of_us)?;
-    let Some(b) = usable_baseline(
-        app,
-        req.server_id,
-        &req.schema,
-        &req.table,
-        None,
-        None,
-        seq_max,
-    )?
-    else {
+    let (seq_max, found) =
+        baseline_by_name(app, req.server_id, &req.schema, &req.table, req.as_of_us)?;
+    let Some(b) = found else {
         return Err(err);
     };
     let out = b.manifest.table_schema.clone();
@@ -323,10 +394,7 @@ pub(crate) async fn flashback_from_baseline_only(
         rows,
         seq: seq_max,
         warnings: Vec::new(),
-        complete_until_us: app.sources.get(&req.server_id).and_then(|s| {
-            let complete = s.complete_until_us();
-            (complete != i64::MIN).then_some(complete)
-        }),
+        complete_until_us: super::complete_until_us(app, req.server_id),
     })
 }
 
@@ -344,25 +412,10 @@ async fn plan(app: &App, req: &SnapshotRequest) -> Result<Plan, ApiError> {
     let (entry, seq_max) =
         match resolve_time(app, req.server_id, &req.schema, &req.table, req.as_of_us).await {
             Ok(found) => found,
-            Err(e)
-                if e.code == ErrorCode::TableNotFound
-                    && app.sources.contains_key(&req.server_id)
-                    && !app
-                        .index
-                        .knows_table(req.server_id, &req.schema, &req.table) =>
-            {
-                // Unchanged since capture began: only a baseline knows the table.
-                let seq_max = app.index.seq_at(req.server_id, req.as_of_us)?;
-                let Some(b) = usable_baseline(
-                    app,
-                    req.server_id,
-                    &req.schema,
-                    &req.table,
-                    None,
-                    None,
-                    seq_max,
-                )?
-                else {
+            Err(e) if only_a_baseline_knows(app, req.server_id, &req.schema, &req.table, &e) => {
+                let (seq_max, found) =
+                    baseline_by_name(app, req.server_id, &req.schema, &req.table, req.as_of_us)?;
+                let Some(b) = found else {
                     return Err(no_baseline_error(app, req, e.message));
                 };
                 let out = Arc::new(b.manifest.table_schema.clone());
@@ -379,25 +432,21 @@ async fn plan(app: &App, req: &SnapshotRequest) -> Result<Plan, ApiError> {
             }
             Err(e) => return Err(e),
         };
-    let clears = Clears {
-        before: app.index.last_clear(entry.table_no, 0, seq_max)?,
-        after: app.index.next_clear(entry.table_no, seq_max)?,
-    };
     let out = entry.version_at(seq_max).1.clone();
-    let whole = entry.complete_from_seq.is_some_and(|c| c <= seq_max);
-    let base = match whole {
-        true => None,
-        false => usable_baseline(
-            app,
-            req.server_id,
-            &req.schema,
-            &req.table,
-            Some(&entry),
-            Some(&clears),
-            seq_max,
-        )?
-        .map(|b| BaselineUse::new(b, &out)),
-    };
+    let Coverage {
+        clears,
+        whole,
+        base,
+        gap,
+    } = coverage(
+        app,
+        req.server_id,
+        &req.schema,
+        &req.table,
+        &entry,
+        seq_max,
+        &out,
+    )?;
     if !whole && base.is_none() {
         let since = match entry
             .complete_from_seq
@@ -414,14 +463,9 @@ async fn plan(app: &App, req: &SnapshotRequest) -> Result<Plan, ApiError> {
         let why = format!("the table existed before capture began{since}");
         return Err(no_baseline_error(app, req, why));
     }
-    let gaps = app
-        .sources
-        .get(&req.server_id)
-        .map(|s| s.status().gaps)
-        .unwrap_or_default();
-    if let Some(g) = open_gap_with(&gaps, &entry, seq_max, base.as_ref()) {
+    if let Some(g) = gap {
         return Err(super::gap_error(
-            g,
+            &g,
             &format!("the whole of {}.{}", req.schema, req.table),
         ));
     }

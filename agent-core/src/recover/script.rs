@@ -234,21 +234,11 @@ fn comment_safe(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::column_info;
     use agent_api::catalog::DataType;
 
     fn col(name: &str, data_type: DataType) -> ColumnInfo {
-        ColumnInfo {
-            name: name.into(),
-            data_type,
-            column_type: data_type.sql_name().into(),
-            unsigned: false,
-            nullable: true,
-            length: 0,
-            scale: 0,
-            charset: None,
-            collation_id: None,
-            elements: Vec::new(),
-        }
+        column_info(name, data_type, data_type.sql_name())
     }
 
     fn change(

@@ -1,58 +1,12 @@
 use super::*;
-use crate::schema::{Collations, ColumnDef, Decode, describe};
-use agent_api::catalog::ColumnInfo;
-
-fn col(name: &str, decode: Decode) -> ColumnDef {
-    let collation = match decode {
-        Decode::String { collation, .. } => Some(Collations::builtin().get(collation)),
-        _ => None,
-    };
-    let (data_type, column_type, length, scale) = describe(&decode, collation.as_ref(), &[]);
-    ColumnDef {
-        info: ColumnInfo {
-            name: name.into(),
-            data_type,
-            column_type,
-            unsigned: false,
-            nullable: true,
-            length,
-            scale,
-            charset: None,
-            collation_id: None,
-            elements: Vec::new(),
-        },
-        decode,
-        collation,
-    }
-}
+use crate::test_support::orders;
 
 fn header() -> FileHeader {
     FileHeader {
         server_id: 1,
         table_no: 7,
         schema_version: 2,
-        schema: Arc::new(TableSchema {
-            schema: "shop".into(),
-            name: "orders".into(),
-            columns: vec![
-                col(
-                    "id",
-                    Decode::Int {
-                        bytes: 8,
-                        unsigned: false,
-                    },
-                ),
-                col(
-                    "note",
-                    Decode::String {
-                        max_len: 400,
-                        collation: 45,
-                        pad_binary: false,
-                    },
-                ),
-            ],
-            pk: vec![0],
-        }),
+        schema: Arc::new(orders(Vec::new())),
     }
 }
 

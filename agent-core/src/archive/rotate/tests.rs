@@ -6,67 +6,23 @@ use crate::archive::TierView;
 use crate::archive::catalog::Catalog;
 use crate::config::Config;
 use crate::index::{Checkpoint, CommittedTxn, RowChange, StoredChange, TxnRecord};
-use crate::schema::{Collations, ColumnDef, Decode, TableSchema, describe};
-use agent_api::catalog::ColumnInfo;
+use crate::schema::{Decode, TableSchema};
+use crate::test_support::{app, col, orders};
 use agent_api::{ErrorCode, Value};
 
+/// The source of [`app`].
 const SID: u32 = 1;
 const TXNS: u64 = 200;
 
-fn col(name: &str, decode: Decode) -> ColumnDef {
-    let collation = match decode {
-        Decode::String { collation, .. } => Some(Collations::builtin().get(collation)),
-        _ => None,
-    };
-    let (data_type, column_type, length, scale) = describe(&decode, collation.as_ref(), &[]);
-    ColumnDef {
-        info: ColumnInfo {
-            name: name.into(),
-            data_type,
-            column_type,
-            unsigned: false,
-            nullable: true,
-            length,
-            scale,
-            charset: None,
-            collation_id: None,
-            elements: Vec::new(),
-        },
-        decode,
-        collation,
-    }
-}
-
+/// `shop.orders` with a `qty INT` column after `note`.
 fn schema() -> TableSchema {
-    TableSchema {
-        schema: "shop".into(),
-        name: "orders".into(),
-        columns: vec![
-            col(
-                "id",
-                Decode::Int {
-                    bytes: 8,
-                    unsigned: false,
-                },
-            ),
-            col(
-                "note",
-                Decode::String {
-                    max_len: 400,
-                    collation: 45,
-                    pad_binary: false,
-                },
-            ),
-            col(
-                "qty",
-                Decode::Int {
-                    bytes: 4,
-                    unsigned: false,
-                },
-            ),
-        ],
-        pk: vec![0],
-    }
+    orders(vec![col(
+        "qty",
+        Decode::Int {
+            bytes: 4,
+            unsigned: false,
+        },
+    )])
 }
 
 struct Fixture {
@@ -81,12 +37,10 @@ struct Fixture {
 fn fixture() -> Fixture {
     let data = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    let yaml = format!(
-        "token: t\ndata_dir: {}\nsources:\n  - server_id: {SID}\n    dsn: mysql://u:p@127.0.0.1:1\narchive:\n  url: file://{}\n",
-        data.path().display(),
-        files.path().display()
+    let app = app(
+        data.path(),
+        &format!("archive:\n  url: file://{}\n", files.path().display()),
     );
-    let app = Arc::new(App::open(Arc::new(Config::parse(&yaml).unwrap())).unwrap());
     let (table_no, _) = app.index.resolve_table(SID, &schema(), 1).unwrap();
     let base_us = now_us() - (TXNS as i64 + 100) * 1_000_000;
     let mut live: HashMap<i64, Vec<Value>> = HashMap::new();
@@ -354,11 +308,7 @@ async fn pruned_history_is_a_coverage_gap() {
 #[tokio::test]
 async fn rotation_without_an_archive_url_is_refused() {
     let data = tempfile::tempdir().unwrap();
-    let yaml = format!(
-        "token: t\ndata_dir: {}\nsources:\n  - server_id: 1\n    dsn: mysql://u:p@127.0.0.1:1\n",
-        data.path().display()
-    );
-    let app = Arc::new(App::open(Arc::new(Config::parse(&yaml).unwrap())).unwrap());
+    let app = app(data.path(), "");
     let err = rotate(app.clone(), Duration::ZERO).await.unwrap_err();
     assert!(err.to_string().contains("archive.url"), "{err}");
     let err = on_request(app, &RotateRequest::default())

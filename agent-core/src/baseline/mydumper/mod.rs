@@ -166,7 +166,9 @@ pub fn value_from_literal(lit: Literal, col: &ColumnDef) -> Result<Value, Baseli
         Literal::Null => return Ok(Value::Null),
         Literal::Number(n) => n,
         Literal::Bytes(b) => match ColumnKind::of(col) {
-            ColumnKind::Bytes => return Ok(Value::Bytes(binary_value(b, col))),
+            ColumnKind::Bytes => {
+                return Ok(Value::Bytes(crate::capture::rows::binary_padded(b, col)));
+            }
             ColumnKind::Text | ColumnKind::Json => {
                 return charset_text(b, col).ok_or_else(|| bad(&"text"));
             }
@@ -201,65 +203,21 @@ pub fn value_from_literal(lit: Literal, col: &ColumnDef) -> Result<Value, Baseli
     })
 }
 
-/// BINARY(n) re-padded with 0x00 as capture does.
-fn binary_value(mut b: Vec<u8>, col: &ColumnDef) -> Vec<u8> {
-    if let Decode::String {
-        pad_binary: true,
-        max_len,
-        ..
-    } = col.decode
-    {
-        b.resize(usize::from(max_len).max(b.len()), 0);
-    }
-    b
-}
-
-/// Column-charset bytes as text: latin1 is Windows-1252 in MySQL (as capture decodes it), the
-/// rest is UTF-8 here.
+/// Column-charset bytes as text, decoded as capture decodes them (see
+/// [`crate::capture::rows::charset_text`]).
 fn charset_text(b: Vec<u8>, col: &ColumnDef) -> Option<Value> {
-    let latin1 = col
-        .collation
-        .as_ref()
-        .is_some_and(|c| c.charset == "latin1");
-    let text = if latin1 {
-        b.iter().map(|&x| cp1252(x)).collect()
-    } else {
-        String::from_utf8(b).ok()?
-    };
+    let text = crate::capture::rows::charset_text(&b, col)?;
     Some(match ColumnKind::of(col) {
         ColumnKind::Json => Value::Json(text),
         _ => Value::Text(text),
     })
 }
 
-/// MySQL's `latin1` is Windows-1252: 0x80–0x9F are printable characters (same table as capture's
-/// row decoder).
-fn cp1252(b: u8) -> char {
-    const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
-        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
-        'ž', 'Ÿ',
-    ];
-    match b {
-        0x80..=0x9F => HIGH[usize::from(b - 0x80)],
-        _ => char::from(b),
-    }
-}
-
 /// Imports a dump directory (see module doc); the schema of each table is the index's version at
 /// the dump's seq when the index knows the table, else the source's current `information_schema`,
 /// and must name the same columns as the dump's CREATE TABLE.
 pub async fn import(app: &App, req: &ImportRequest) -> Result<BaselineResponse, BaselineError> {
-    let source = app
-        .config
-        .sources
-        .iter()
-        .find(|s| s.server_id == req.server_id)
-        .ok_or_else(|| BaselineError::Invalid(format!("unknown server_id {}", req.server_id)))?;
-    let state = app
-        .sources
-        .get(&req.server_id)
-        .ok_or_else(|| BaselineError::Invalid(format!("unknown server_id {}", req.server_id)))?;
+    let (source, state) = crate::baseline::source_of(app, req.server_id)?;
     let dir = PathBuf::from(&req.dir);
     let meta_path = dir.join("metadata");
     let meta = parse_metadata(
@@ -324,7 +282,7 @@ pub async fn import(app: &App, req: &ImportRequest) -> Result<BaselineResponse, 
                     Some(c) => c,
                     None => conn.insert(super::take::connect(source).await?),
                 };
-                let collations = super::source_schema::load_collations(c).await?;
+                let collations = crate::capture::load_collations(c).await?;
                 let s =
                     super::source_schema::read_schema(c, &collations, &t.schema, &t.table).await?;
                 (s, None)
