@@ -138,6 +138,7 @@ pub async fn flashback(
         table: table.to_owned(),
         as_of_us,
         key,
+        known_schema: None,
     };
     agent.client().flashback(&request).await.with_context(|| {
         format!(

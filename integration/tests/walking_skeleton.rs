@@ -82,6 +82,7 @@ async fn verify_agent(agent: &AgentCore, recorded: &[Recorded]) -> Result<()> {
             table: "orders".to_owned(),
             as_of_us: agent_api::time::unix_micros_from_datetime(&at),
             key: KeyPredicate::In(vec![vec![agent_api::Value::Int(42)]]),
+            known_schema: None,
         };
         let answer = agent
             .client()

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use agent_api::catalog::{TableInfo, TablesQuery};
+use agent_api::catalog::{ColumnInfo, TableInfo, TablesQuery};
 use agent_api::diff::{DiffRequest, DiffResponse};
 use agent_api::flashback::{FlashbackRequest, FlashbackResponse};
 use agent_api::snapshot::{SnapshotHeader, SnapshotRequest};
@@ -150,13 +150,28 @@ fn coded_error(code: ErrorCode, message: &str) -> Option<MysqlError> {
 /// `(server_id, schema)`; `None` is every schema.
 type TablesKey = (u32, Option<String>);
 
-/// A [`Backend`] with two caches shared by all sessions of one agent endpoint: table metadata
-/// for `cache.tables_ttl`, and `_flashback` answers for times the agent has fully captured
-/// (immutable history), bounded by `cache.answers_max_bytes`.
+/// `(server_id, schema, table)`.
+type ColumnsKey = (u32, String, String);
+
+/// The column list of one table last received in a `_flashback` answer, under its
+/// `agent_api::flashback::schema_id`.
+struct HeldColumns {
+    schema_id: u64,
+    columns: Vec<ColumnInfo>,
+}
+
+/// A [`Backend`] with three caches shared by all sessions of one agent endpoint: table metadata
+/// for `cache.tables_ttl`; per table, the column list of the last `_flashback` answer under its
+/// schema id (sent back as `known_schema`, so the agent leaves out columns the shim holds); and
+/// `_flashback` answers for times the agent has fully captured (immutable history), bounded by
+/// `cache.answers_max_bytes`.
 #[derive(Clone)]
 pub struct CachedBackend {
     inner: Arc<dyn Backend>,
     tables: Cache<TablesKey, Arc<Vec<TableInfo>>>,
+    /// One column list per table (the schema version last answered); validated by its id on
+    /// every request, so it never needs a TTL.
+    columns: Cache<ColumnsKey, Arc<HeldColumns>>,
     /// Keyed by the request's JSON (server, table, instant, key predicate); `None` when off.
     answers: Option<Cache<String, Arc<FlashbackResponse>>>,
 }
@@ -185,6 +200,7 @@ impl CachedBackend {
         Self {
             inner,
             tables,
+            columns: Cache::new(10_000),
             answers,
         }
     }
@@ -257,8 +273,10 @@ impl CachedBackend {
     }
 
     /// `POST /v1/flashback`, answered from cache when the same request was answered for a time
-    /// the agent had fully captured. On failure the schema's metadata is dropped so the next
-    /// query re-reads it.
+    /// the agent had fully captured. The request goes out with the schema id of the table's
+    /// held column list as `known_schema`; an answer that leaves `columns` out gets the held
+    /// list back, so callers always see the columns. On failure the schema's metadata is
+    /// dropped so the next query re-reads it.
     pub async fn flashback(
         &self,
         request: &FlashbackRequest,
@@ -272,7 +290,7 @@ impl CachedBackend {
                 return Ok((*hit).clone());
             }
         }
-        let result = self.inner.flashback(request).await;
+        let result = self.flashback_with_columns(request).await;
         match &result {
             Err(_) => self.invalidate(request.server_id, &request.schema).await,
             Ok(answer) if is_immutable(request, answer) => {
@@ -283,6 +301,52 @@ impl CachedBackend {
             Ok(_) => {}
         }
         result
+    }
+}
+
+impl CachedBackend {
+    /// One agent round trip, sending the held schema id and filling `columns` back in.
+    async fn flashback_with_columns(
+        &self,
+        request: &FlashbackRequest,
+    ) -> Result<FlashbackResponse, ClientError> {
+        let key = (
+            request.server_id,
+            request.schema.clone(),
+            request.table.clone(),
+        );
+        let held = self.columns.get(&key).await;
+        let mut answer = match &held {
+            Some(h) if request.known_schema.is_none() => {
+                let mut asking = request.clone();
+                asking.known_schema = Some(h.schema_id);
+                self.inner.flashback(&asking).await?
+            }
+            _ => self.inner.flashback(request).await?,
+        };
+        let Some(id) = answer.schema_id else {
+            return Ok(answer); // an older agent: columns always present
+        };
+        if !answer.columns.is_empty() {
+            if held.as_ref().is_none_or(|h| h.schema_id != id) {
+                let fresh = HeldColumns {
+                    schema_id: id,
+                    columns: answer.columns.clone(),
+                };
+                self.columns.insert(key, Arc::new(fresh)).await;
+            }
+            return Ok(answer);
+        }
+        match held.filter(|h| h.schema_id == id) {
+            Some(h) => {
+                answer.columns = h.columns.clone();
+                Ok(answer)
+            }
+            None => Err(ClientError::Decode(format!(
+                "answer for {}.{} left out the columns of schema id {id:#x}, which were not sent",
+                request.schema, request.table
+            ))),
+        }
     }
 }
 
@@ -323,6 +387,126 @@ mod tests {
             status,
             body: Some(ErrorBody::new(code, message)),
         }
+    }
+
+    /// Protocol fake of the agent's `known_schema` contract: one table whose columns change at
+    /// `as_of_us` 100 (2 columns before, 3 from then on); `honest: false` leaves the columns out
+    /// whatever the client holds. Records the `known_schema` of every request.
+    struct Versioned {
+        honest: bool,
+        sent: std::sync::Mutex<Vec<Option<u64>>>,
+    }
+
+    fn columns_at(as_of_us: i64) -> Vec<ColumnInfo> {
+        let names: &[&str] = if as_of_us < 100 {
+            &["id", "v"]
+        } else {
+            &["id", "v", "w"]
+        };
+        (names.iter())
+            .map(|n| ColumnInfo {
+                name: (*n).into(),
+                data_type: agent_api::catalog::DataType::Int,
+                column_type: "int(11)".into(),
+                unsigned: false,
+                nullable: true,
+                length: 11,
+                scale: 0,
+                charset: None,
+                collation_id: None,
+                elements: Vec::new(),
+            })
+            .collect()
+    }
+
+    impl Backend for Versioned {
+        fn tables<'a>(
+            &'a self,
+            _: u32,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<Vec<TableInfo>, ClientError>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+
+        fn flashback<'a>(
+            &'a self,
+            request: &'a FlashbackRequest,
+        ) -> BoxFuture<'a, Result<FlashbackResponse, ClientError>> {
+            Box::pin(async move {
+                self.sent.lock().expect("lock").push(request.known_schema);
+                let columns = columns_at(request.as_of_us);
+                let id = agent_api::flashback::schema_id(&columns);
+                let leave_out = !self.honest || request.known_schema == Some(id);
+                Ok(FlashbackResponse {
+                    success: true,
+                    columns: if leave_out { Vec::new() } else { columns },
+                    schema_id: Some(id),
+                    rows: Vec::new(),
+                    seq: 1,
+                    warnings: Vec::new(),
+                    complete_until_us: None,
+                })
+            })
+        }
+
+        fn diff<'a>(
+            &'a self,
+            _: &'a DiffRequest,
+        ) -> BoxFuture<'a, Result<DiffResponse, ClientError>> {
+            Box::pin(async { Err(ClientError::Config("not in this fake".into())) })
+        }
+
+        fn snapshot<'a>(
+            &'a self,
+            _: &'a SnapshotRequest,
+        ) -> BoxFuture<'a, Result<Snapshot, ClientError>> {
+            Box::pin(async { Err(ClientError::Config("not in this fake".into())) })
+        }
+    }
+
+    fn request(as_of_us: i64) -> FlashbackRequest {
+        FlashbackRequest {
+            server_id: 1,
+            schema: "s".into(),
+            table: "t".into(),
+            as_of_us,
+            key: agent_api::flashback::KeyPredicate::In(vec![vec![Value::Int(1)]]),
+            known_schema: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn sends_the_held_schema_id_and_fills_the_columns_back_in() {
+        let fake = Arc::new(Versioned {
+            honest: true,
+            sent: Default::default(),
+        });
+        let backend = CachedBackend::new(fake.clone());
+        let before = agent_api::flashback::schema_id(&columns_at(0));
+        let after = agent_api::flashback::schema_id(&columns_at(100));
+        for as_of_us in [0, 0, 100, 100, 0] {
+            let answer = backend.flashback(&request(as_of_us)).await.expect("answer");
+            assert_eq!(answer.columns, columns_at(as_of_us), "as of {as_of_us}");
+        }
+        let sent = fake.sent.lock().expect("lock").clone();
+        assert_eq!(
+            sent,
+            [None, Some(before), Some(before), Some(after), Some(after)]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_columns_the_shim_lacks_is_an_error() {
+        let fake = Arc::new(Versioned {
+            honest: false,
+            sent: Default::default(),
+        });
+        let backend = CachedBackend::new(fake);
+        let err = backend
+            .flashback(&request(0))
+            .await
+            .expect_err("no columns");
+        assert_eq!(mysql_error(&err).code, 1815);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use agent_api::catalog::ColumnInfo;
 use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyBound, KeyPredicate};
 use agent_api::time::format_unix_micros;
 use agent_api::{ErrorCode, Value};
@@ -157,14 +158,28 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
             )?;
         }
     }
+    let (columns, schema_id) = answer_columns(&out_schema.columns, req.known_schema);
     Ok(FlashbackResponse {
         success: true,
-        columns: out_schema.columns.iter().map(|c| c.info.clone()).collect(),
+        columns,
+        schema_id: Some(schema_id),
         rows,
         seq: seq_max,
         warnings,
         complete_until_us: complete_until_us(app, req.server_id),
     })
+}
+
+/// The columns a flashback answer carries and their `schema_id`: none when the client's
+/// `known_schema` already names this column list (it keeps them), all of them otherwise.
+pub(crate) fn answer_columns(columns: &[ColumnDef], known: Option<u64>) -> (Vec<ColumnInfo>, u64) {
+    let id = agent_api::flashback::schema_id(columns.iter().map(|c| &c.info));
+    let carried = if known == Some(id) {
+        Vec::new()
+    } else {
+        columns.iter().map(|c| c.info.clone()).collect()
+    };
+    (carried, id)
 }
 
 /// The source's `complete_until_us` for a flashback answer (µs since the Unix epoch, see

@@ -388,9 +388,11 @@ pub(crate) async fn flashback_from_baseline_only(
             rows
         }
     };
+    let (columns, schema_id) = super::answer_columns(&out.columns, req.known_schema);
     Ok(FlashbackResponse {
         success: true,
-        columns: out.columns.iter().map(|c| c.info.clone()).collect(),
+        columns,
+        schema_id: Some(schema_id),
         rows,
         seq: seq_max,
         warnings: Vec::new(),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 
 /// Largest history the runner accepts, in row events (rows × versions).
 pub const MAX_EVENTS: u64 = 10_000_000;

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use agent_api::snapshot::SnapshotRequest;
 use agent_api::AgentClient;
+use agent_api::snapshot::SnapshotRequest;
 use anyhow::{Context, Result};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts as MyOpts, Row, Statement};
@@ -179,15 +179,16 @@ pub struct SnapshotRun {
     pub shim_error: Option<String>,
 }
 
-/// `SELECT * FROM _snapshot.orders AS OF '<t>'` through the shim, streamed; falls back to
-/// agent-core's `/v1/snapshot` when the shim refuses it.
+/// `SELECT * FROM _snapshot.<table> AS OF '<t>'` (a table of `bench`) through the shim,
+/// streamed; falls back to agent-core's `/v1/snapshot` when the shim refuses it.
 pub async fn snapshot_dbtrail(
     shim: &MyOpts,
     agent: &AgentClient,
+    table: &str,
     as_of_us: i64,
 ) -> Result<SnapshotRun> {
     let sql = format!(
-        "SELECT * FROM _snapshot.{TABLE} AS OF '{}'",
+        "SELECT * FROM _snapshot.{table} AS OF '{}'",
         time_literal(as_of_us)
     );
     let started = Instant::now();
@@ -204,7 +205,7 @@ pub async fn snapshot_dbtrail(
             let request = SnapshotRequest {
                 server_id: 1,
                 schema: SCHEMA.into(),
-                table: TABLE.into(),
+                table: table.into(),
                 as_of_us,
                 key: None,
             };

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use integration::MariaDb;
-use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
+use mysql_async::prelude::Queryable;
 
 use super::opts::Opts;
 
@@ -100,6 +100,60 @@ fn update_sql(schema: &str, table: &str, v: u32, lo: u64, hi: u64) -> String {
     )
 }
 
+/// The table capture never saw created: loaded, then its binlogs purged, before capture starts;
+/// only a baseline (plus the changes captured after it) answers for it as a whole.
+pub const BASE_TABLE: &str = "orders_base";
+
+/// Creates `bench.orders_base` with `rows` rows at version 1 (the [`TABLE`] shape), then
+/// rotates and purges every older binlog so capture starts after its `CREATE TABLE` and inserts.
+/// Runs before [`create_tables`] (whose binlogs capture must see).
+pub async fn preload_base_table(db: &MariaDb, opts: &Opts) -> Result<()> {
+    let mut conn = db.admin_conn().await?;
+    for sql in [
+        format!("CREATE DATABASE IF NOT EXISTS {SCHEMA}"),
+        create_table_sql(SCHEMA, BASE_TABLE, false),
+    ] {
+        conn.query_drop(&sql).await.with_context(|| sql.clone())?;
+    }
+    let mut lo = 1;
+    while lo <= opts.rows {
+        let hi = (lo + opts.batch - 1).min(opts.rows);
+        let sql = insert_sql(SCHEMA, BASE_TABLE, lo, hi);
+        conn.query_drop(&sql).await.with_context(|| sql.clone())?;
+        lo = hi + 1;
+    }
+    conn.query_drop("FLUSH BINARY LOGS").await?;
+    let logs: Vec<(String, u64)> = conn.query("SHOW BINARY LOGS").await?;
+    let newest = logs.last().context("no binary logs")?.0.clone();
+    // MariaDB keeps a binlog until InnoDB's binlog checkpoint has passed it: retry the purge.
+    for _ in 0..100 {
+        conn.query_drop(format!("PURGE BINARY LOGS TO '{newest}'"))
+            .await?;
+        let left: Vec<(String, u64)> = conn.query("SHOW BINARY LOGS").await?;
+        if left.len() == 1 {
+            conn.disconnect().await.ok();
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("PURGE BINARY LOGS TO '{newest}' kept older binlogs")
+}
+
+/// Changes the first `rows` rows of `bench.orders_base` once (version 2), one transaction per
+/// `batch` rows: the changes a baseline-backed snapshot merges over the baseline.
+pub async fn change_base_table(db: &MariaDb, rows: u64, batch: u64) -> Result<()> {
+    let mut conn = db.admin_conn().await?;
+    let mut lo = 1;
+    while lo <= rows {
+        let hi = (lo + batch - 1).min(rows);
+        let sql = update_sql(SCHEMA, BASE_TABLE, 2, lo, hi);
+        conn.query_drop(&sql).await.with_context(|| sql.clone())?;
+        lo = hi + 1;
+    }
+    conn.disconnect().await.ok();
+    Ok(())
+}
+
 /// Sizes MariaDB for the run: a buffer pool that holds both tables.
 pub async fn tune_server(db: &MariaDb) -> Result<()> {
     db.sql("SET GLOBAL innodb_buffer_pool_size = 1073741824")
@@ -111,7 +165,7 @@ pub async fn tune_server(db: &MariaDb) -> Result<()> {
 pub async fn create_tables(db: &MariaDb) -> Result<()> {
     let mut conn = db.admin_conn().await?;
     for sql in [
-        format!("CREATE DATABASE {SCHEMA}"),
+        format!("CREATE DATABASE IF NOT EXISTS {SCHEMA}"),
         create_table_sql(SCHEMA, TABLE, false),
     ] {
         conn.query_drop(&sql).await.with_context(|| sql.clone())?;

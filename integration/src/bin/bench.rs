@@ -14,13 +14,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use integration::{MariaDb, Shim, Tenant};
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
 use bench::capture::{self, CaptureRun};
 use bench::opts::{Opts, USAGE};
 use bench::query::{self, PointRun, Target};
-use bench::report::{count, markdown, ms, ratio, verdict, Line};
-use bench::workload::{self, History, NATIVE_SCHEMA, SCHEMA};
+use bench::report::{Line, count, markdown, ms, ratio, verdict};
+use bench::workload::{self, BASE_TABLE, History, NATIVE_SCHEMA, SCHEMA, TABLE};
 
 /// How many times each source write workload runs (alternating); the best run is reported.
 const WRITE_ROUNDS: usize = 2;
@@ -93,7 +93,106 @@ struct Results {
     /// Rows/s of each write workload run: capture running, no capture, versioned table.
     writes: [(String, Vec<f64>); 3],
     points: Vec<(PointRun, PointRun)>,
+    /// Index only: capture saw the table created.
     snapshot: (query::SnapshotRun, query::SnapshotRun),
+    /// Baseline + changes on the table loaded before capture.
+    base: BaseRun,
+    /// `POST /v1/archive/rotate` of every captured event, or why it failed.
+    archive: Result<ArchiveRun, String>,
+}
+
+/// One rotation of the whole index into archive files (`file://`, docs/archive-format.md).
+struct ArchiveRun {
+    /// Events archived (`RotationReport::events`).
+    events: u64,
+    /// Archive bytes written (`RotationReport::bytes`).
+    bytes: u64,
+    /// Files written.
+    files: usize,
+    /// Wall seconds of the request.
+    seconds: f64,
+}
+
+/// Configures a `file://` archive in a temporary directory, restarts agent-core, and rotates
+/// everything captured so far (`older_than: 0s`) into archive files.
+async fn rotate_archives(db: &MariaDb, agent: &mut integration::AgentCore) -> Result<ArchiveRun> {
+    eprintln!("bench: archive rotation of the whole index");
+    let dir = tempfile::tempdir().context("archive directory")?;
+    let mut yaml = std::fs::read_to_string(agent.config_path())?;
+    yaml.push_str(&format!(
+        "\narchive:\n  url: file://{}\n",
+        dir.path().display()
+    ));
+    std::fs::write(agent.config_path(), yaml)?;
+    agent.restart().await?;
+    agent.wait_caught_up(db).await?;
+    let request = agent_api::archive::RotateRequest {
+        older_than: Some("0s".into()),
+        prune_older_than: None,
+    };
+    let started = std::time::Instant::now();
+    let report = agent
+        .client()
+        .rotate_archives(&request)
+        .await
+        .context("POST /v1/archive/rotate")?;
+    Ok(ArchiveRun {
+        events: report.events,
+        bytes: report.bytes,
+        files: report.files.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The baseline + changes snapshot of [`BASE_TABLE`].
+struct BaseRun {
+    /// Seconds `POST /v1/baselines` took for the table.
+    take_seconds: f64,
+    /// Rows changed after the baseline (captured; merged over it).
+    changed: u64,
+    snapshot: query::SnapshotRun,
+}
+
+/// Takes a baseline of [`BASE_TABLE`] (loaded before capture; its binlogs purged), changes a
+/// tenth of its rows, and streams `_snapshot.orders_base` as of after the changes.
+async fn baseline_snapshot(
+    db: &MariaDb,
+    agent: &integration::AgentCore,
+    shim: &mysql_async::Opts,
+    opts: &Opts,
+) -> Result<BaseRun> {
+    eprintln!("bench: baseline of {SCHEMA}.{BASE_TABLE}, then baseline + changes snapshot");
+    let request = agent_api::baseline::BaselineRequest {
+        server_id: 1,
+        tables: vec![format!("{SCHEMA}.{BASE_TABLE}")],
+    };
+    let started = std::time::Instant::now();
+    agent
+        .client()
+        .baselines(&request)
+        .await
+        .context("POST /v1/baselines")?;
+    let take_seconds = started.elapsed().as_secs_f64();
+    let changed = (opts.rows / 10).max(1);
+    workload::change_base_table(db, changed, opts.batch).await?;
+    let mut admin = db.admin_conn().await?;
+    let at = workload::source_now_us(&mut admin).await?;
+    admin.disconnect().await.ok();
+    // The instant must lie before what capture has completed: wait past it, then catch up.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    agent.wait_caught_up(db).await?;
+    let snapshot = query::snapshot_dbtrail(shim, agent.client(), BASE_TABLE, at).await?;
+    anyhow::ensure!(
+        snapshot.rows == opts.rows,
+        "_snapshot.{BASE_TABLE}: {} rows, want {}",
+        snapshot.rows,
+        opts.rows
+    );
+    Ok(BaseRun {
+        take_seconds,
+        changed,
+        snapshot,
+    })
 }
 
 async fn run(opts: &Opts) -> Result<()> {
@@ -106,6 +205,8 @@ async fn run(opts: &Opts) -> Result<()> {
     );
     let db = MariaDb::start().await?;
     workload::tune_server(&db).await?;
+    eprintln!("bench: {SCHEMA}.{BASE_TABLE}, loaded before capture (binlogs purged)");
+    workload::preload_base_table(&db, opts).await?;
     workload::create_tables(&db).await?;
 
     eprintln!("bench: building the history");
@@ -186,8 +287,13 @@ async fn run(opts: &Opts) -> Result<()> {
 
     eprintln!("bench: whole-table snapshot");
     let mid = history.instants_us[history.instants_us.len() / 2];
-    let snap_dbtrail = query::snapshot_dbtrail(&shim_opts, agent.client(), mid).await?;
+    let snap_dbtrail = query::snapshot_dbtrail(&shim_opts, agent.client(), TABLE, mid).await?;
     let snap_native = query::snapshot_native(&native_opts, mid).await?;
+    let base = baseline_snapshot(&db, &agent, &shim_opts, opts).await?;
+    // Last: rotation moves the index's history into archive files.
+    let archive = rotate_archives(&db, &mut agent)
+        .await
+        .map_err(|e| format!("{e:#}"));
 
     let results = Results {
         history,
@@ -198,6 +304,8 @@ async fn run(opts: &Opts) -> Result<()> {
         writes,
         points,
         snapshot: (snap_dbtrail, snap_native),
+        base,
+        archive,
     };
     let load_after = loadavg();
     let lines = table(&results, opts);
@@ -208,6 +316,9 @@ async fn run(opts: &Opts) -> Result<()> {
     );
     if let Some(e) = &results.snapshot.0.shim_error {
         println!("snapshot through the shim failed, measured agent-core /v1/snapshot instead: {e}");
+    }
+    if let Some(e) = &results.base.snapshot.shim_error {
+        println!("baseline snapshot through the shim failed, measured /v1/snapshot instead: {e}");
     }
     if let Some(path) = &opts.json {
         let doc = to_json(&results, opts, &lines, &load_before, &load_after);
@@ -283,6 +394,37 @@ fn table(r: &Results, opts: &Opts) -> Vec<Line> {
         count(d_rate),
         format!("{} ({} rows)", count(n_rate), count(n.rows as f64)),
         ratio(d_rate, n_rate),
+        verdict(
+            "≥ 1× native, ≥ 500,000",
+            d_rate >= n_rate && d_rate >= 500_000.0,
+        ),
+    ));
+    let b = &r.base.snapshot;
+    let b_rate = b.rows as f64 / b.seconds;
+    lines.push(Line::new(
+        format!(
+            "snapshot from baseline + {} changes (rows/s, {} rows, {})",
+            count(r.base.changed as f64),
+            count(b.rows as f64),
+            b.path
+        ),
+        count(b_rate),
+        format!("{} ({} rows)", count(n_rate), count(n.rows as f64)),
+        ratio(b_rate, n_rate),
+        verdict(
+            "≥ 1× native, ≥ 500,000",
+            b_rate >= n_rate && b_rate >= 500_000.0,
+        ),
+    ));
+    lines.push(Line::new(
+        "baseline take, POST /v1/baselines (rows/s)",
+        format!(
+            "{} ({:.2} s)",
+            count(opts.rows as f64 / r.base.take_seconds),
+            r.base.take_seconds
+        ),
+        "-",
+        "-",
         "-",
     ));
     let ev = r.index_events.max(1.0);
@@ -315,6 +457,30 @@ fn table(r: &Results, opts: &Opts) -> Vec<Line> {
         "-",
         "-",
     ));
+    match &r.archive {
+        Ok(a) => lines.push(Line::new(
+            "archive bytes/event (POST /v1/archive/rotate, whole index)",
+            format!("{:.0} B", a.bytes as f64 / (a.events.max(1)) as f64),
+            format!(
+                "{:.0} B binlog/event",
+                r.binlog.bytes as f64 / r.history.events as f64
+            ),
+            "-",
+            format!(
+                "{} events, {} files, {:.1} s",
+                count(a.events as f64),
+                a.files,
+                a.seconds
+            ),
+        )),
+        Err(e) => lines.push(Line::new(
+            "archive bytes/event",
+            format!("n/a: {e}"),
+            "-",
+            "-",
+            "-",
+        )),
+    }
     let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     let [cap, idle, ver] = [&r.writes[0].1, &r.writes[1].1, &r.writes[2].1].map(|v| best(v));
     let (cap, idle, ver) = (&cap, &idle, &ver);
@@ -380,11 +546,20 @@ fn to_json(r: &Results, opts: &Opts, lines: &[Line], load_before: &str, load_aft
                     "bytes_per_event_without_journals":
                         (r.disk.total - r.disk.journals) as f64 / r.index_events.max(1.0),
                     "bytes_per_event_tables": r.disk.tables as f64 / r.index_events.max(1.0)},
+        "archive": match &r.archive {
+            Ok(a) => json!({"events": a.events, "bytes": a.bytes, "files": a.files,
+                            "seconds": a.seconds,
+                            "bytes_per_event": a.bytes as f64 / a.events.max(1) as f64}),
+            Err(e) => json!({"error": e}),
+        },
         "source_writes_rows_per_s": r.writes.iter().map(|(k, v)| (k.clone(), json!(v)))
             .collect::<serde_json::Map<_, _>>(),
         "point": r.points.iter().map(|(s, n)| json!({"shim": point(s), "native": point(n)}))
             .collect::<Vec<_>>(),
-        "snapshot": {"dbtrail": snap(&r.snapshot.0), "native": snap(&r.snapshot.1)},
+        "snapshot": {"dbtrail": snap(&r.snapshot.0), "native": snap(&r.snapshot.1),
+                     "baseline_plus_changes": snap(&r.base.snapshot),
+                     "baseline_take_seconds": r.base.take_seconds,
+                     "changed_after_baseline": r.base.changed},
         "table": lines.iter().map(|l| json!([l.measure, l.dbtrail, l.reference, l.ratio, l.target]))
             .collect::<Vec<_>>(),
     })

@@ -101,6 +101,7 @@ pub fn plan_flashback(
             table: table.name.clone(),
             as_of_us,
             key,
+            known_schema: None,
         },
         projection,
         filters,

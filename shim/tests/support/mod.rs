@@ -183,6 +183,7 @@ impl Backend for FakeBackend {
             Ok(FlashbackResponse {
                 success: true,
                 columns: orders().columns,
+                schema_id: None,
                 rows: ids
                     .iter()
                     .filter(|id| **id < 1000)
