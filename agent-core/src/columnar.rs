@@ -24,9 +24,9 @@
 
 use std::sync::Arc;
 
-use agent_api::Value;
 use agent_api::time::{civil_from_days, days_from_civil};
 use agent_api::value::{Date, DateTime, Time};
+use agent_api::Value;
 use arrow_array::builder::{
     BinaryBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int64Builder,
     StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
@@ -39,7 +39,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use crate::schema::{BINARY_COLLATION, ColumnDef, Decode, TableSchema};
+use crate::schema::{ColumnDef, Decode, TableSchema, BINARY_COLLATION};
 
 /// Field metadata key holding the column's MySQL `COLUMN_TYPE`.
 pub const MYSQL_TYPE_KEY: &str = "mysql.column_type";
@@ -542,7 +542,11 @@ pub fn time_us(t: &Time) -> i64 {
     let us = ((i64::from(t.hours) * 60 + i64::from(t.minutes)) * 60 + i64::from(t.seconds))
         * 1_000_000
         + i64::from(t.micros);
-    if t.negative { -us } else { us }
+    if t.negative {
+        -us
+    } else {
+        us
+    }
 }
 
 /// The TIME value of signed µs.

@@ -440,12 +440,15 @@ mod tests {
 
     #[test]
     fn baselines_schedule_is_checked() {
-        let base = "token: t\ndata_dir: /x\nsources:\n  - server_id: 1\n    dsn: mysql://u:p@h:3306\n";
-        let err = Config::parse(&format!("{base}baselines:\n  schedule: \"0 25 * * *\"\n"))
-            .unwrap_err();
+        let base =
+            "token: t\ndata_dir: /x\nsources:\n  - server_id: 1\n    dsn: mysql://u:p@h:3306\n";
+        let err =
+            Config::parse(&format!("{base}baselines:\n  schedule: \"0 25 * * *\"\n")).unwrap_err();
         assert!(err.to_string().contains("baselines.schedule"), "{err}");
-        let ok = Config::parse(&format!("{base}baselines:\n  schedule: \"0 3 * * *\"\n  keep: 2\n"))
-            .unwrap();
+        let ok = Config::parse(&format!(
+            "{base}baselines:\n  schedule: \"0 3 * * *\"\n  keep: 2\n"
+        ))
+        .unwrap();
         assert_eq!(ok.baselines.keep, 2);
         assert_eq!(Config::parse(base).unwrap().baselines.keep, 7);
     }

@@ -200,7 +200,10 @@ async fn recover(
 ) -> Result<Response, ApiError> {
     authorize(&app, &headers)?;
     let req: RecoverRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(ErrorCode::BadRequest, format!("invalid recover request: {e}"))
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("invalid recover request: {e}"),
+        )
     })?;
     let span = info_span!("recover", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table));
     let resp = crate::recover::recover(&app, &req).instrument(span).await?;
@@ -213,9 +216,13 @@ async fn archive_rotate(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     authorize(&app, &headers)?;
-    let req: crate::archive::rotate::RotateRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(ErrorCode::BadRequest, format!("invalid rotate request: {e}"))
-    })?;
+    let req: crate::archive::rotate::RotateRequest =
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                format!("invalid rotate request: {e}"),
+            )
+        })?;
     let resp = crate::archive::rotate::on_request(app, &req).await?;
     Ok(Json(resp).into_response())
 }
@@ -228,7 +235,10 @@ async fn baselines(
 ) -> Result<Response, ApiError> {
     authorize(&app, &headers)?;
     let req: agent_api::baseline::BaselineRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(ErrorCode::BadRequest, format!("invalid baseline request: {e}"))
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("invalid baseline request: {e}"),
+        )
     })?;
     let span = info_span!("baseline", server_id = req.server_id);
     let resp = crate::baseline::take::take(&app, &req)
@@ -246,7 +256,10 @@ async fn baselines_import(
 ) -> Result<Response, ApiError> {
     authorize(&app, &headers)?;
     let req: agent_api::baseline::ImportRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(ErrorCode::BadRequest, format!("invalid import request: {e}"))
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("invalid import request: {e}"),
+        )
     })?;
     let span = info_span!("baseline_import", server_id = req.server_id, dir = %req.dir);
     let resp = crate::baseline::mydumper::import(&app, &req)

@@ -287,8 +287,7 @@ async fn export_command(config: &Config, args: ExportArgs) -> anyhow::Result<()>
         key: None,
     };
     let format: agent_core::export::ExportFormat = args.format.parse()?;
-    let summary =
-        agent_core::export::export(
+    let summary = agent_core::export::export(
         &cli::client_for(config)?,
         &request,
         format,

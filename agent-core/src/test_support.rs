@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use agent_api::catalog::{ColumnInfo, DataType};
 
-use crate::App;
 use crate::config::Config;
-use crate::schema::{Collations, ColumnDef, Decode, TableSchema, describe};
+use crate::schema::{describe, Collations, ColumnDef, Decode, TableSchema};
+use crate::App;
 
 /// A nullable column of the source catalog with `data_type` and `column_type` (SQL text, e.g.
 /// `"bigint(20) unsigned"`); length, scale, charset and collation unset.

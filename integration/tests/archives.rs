@@ -14,10 +14,10 @@ use agent_api::diff::DiffRequest;
 use agent_api::flashback::KeyPredicate;
 use agent_api::time::{civil_from_days, format_unix_micros};
 use agent_api::{ClientError, Value as ApiValue};
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{bail, ensure, Context, Result};
 use integration::agent::SOURCE_SERVER_ID;
 use integration::history::{
-    SyntheticClock, flashback, instant_after, keys_in, wait_caught_up_strict, whole_table,
+    flashback, instant_after, keys_in, wait_caught_up_strict, whole_table, SyntheticClock,
 };
 use integration::{AgentCore, MariaDb};
 use mysql_async::prelude::Queryable;

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
-use integration::canon::{CanonRow, diff_rows, mysql_row};
+use anyhow::{bail, ensure, Context, Result};
+use integration::canon::{diff_rows, mysql_row, CanonRow};
 use integration::history::wait_caught_up_strict;
 use integration::{AgentCore, MariaDb, Shim, Tenant};
 use mysql_async::prelude::Queryable;

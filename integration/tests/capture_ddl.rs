@@ -1,11 +1,11 @@
 //! Capture survives DDL shapes that produce no row events.
 
-use agent_api::Value as ApiValue;
 use agent_api::time::format_unix_micros;
-use anyhow::{Context, Result, ensure};
+use agent_api::Value as ApiValue;
+use anyhow::{ensure, Context, Result};
 use integration::canon::agent_row;
 use integration::history::{
-    SyntheticClock, flashback, instant_after, keys_in, wait_caught_up_strict, wall_clock_us,
+    flashback, instant_after, keys_in, wait_caught_up_strict, wall_clock_us, SyntheticClock,
 };
 use integration::{AgentCore, MariaDb, Shim, Tenant};
 use mysql_async::prelude::Queryable;

@@ -19,13 +19,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use anyhow::{Context, Result, bail, ensure};
-use integration::history::{SyntheticClock, wait_caught_up_strict};
+use anyhow::{bail, ensure, Context, Result};
+use integration::history::{wait_caught_up_strict, SyntheticClock};
 use integration::{AgentCore, MariaDb, Shim, Tenant};
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Value};
-use serde_json::{Value as Json, json};
+use serde_json::{json, Value as Json};
 use tokio::io::AsyncWriteExt;
 
 /// Login used by every client (a shim tenant reading source `server_id` 1).

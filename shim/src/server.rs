@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use agent_api::{AgentClient, ClientError};
 use tokio::net::TcpListener;
-use tracing::{Instrument, warn};
+use tracing::{warn, Instrument};
 
 use crate::backend::{Backend, CachedBackend};
 use crate::config::{Config, ConfigError, Limits, MonitorConfig, TenantConfig};

@@ -21,9 +21,9 @@ use tracing::{info, warn};
 use super::catalog::ArchiveFile;
 use super::format::{self, Event, EventKind, FileHeader};
 use super::{Archive, ArchiveError};
-use crate::App;
 use crate::capture::state::now_us;
 use crate::index::{ChangeKind, Index, TableEntry};
+use crate::App;
 
 /// Most events in one file; a larger group is split (by key ranges) into several files.
 pub const MAX_FILE_EVENTS: usize = 4 * format::ROW_GROUP_ROWS;

@@ -173,7 +173,7 @@ pub fn lookup(baseline: &Baseline, keys: &[Vec<u8>]) -> Result<Vec<KeyedRow>, Ba
 mod tests {
     use super::*;
     use crate::baseline::writer::{BaselineWriter, ROW_GROUP_ROWS};
-    use crate::baseline::{BaselineOrigin, MANIFEST_VERSION, Manifest};
+    use crate::baseline::{BaselineOrigin, Manifest, MANIFEST_VERSION};
     use crate::schema::Decode;
     use crate::test_support::col;
 

@@ -12,8 +12,8 @@ use tracing::{info, warn};
 use agent_api::baseline::BaselineRequest;
 
 use super::take::take;
-use crate::App;
 use crate::capture::state::now_us;
+use crate::App;
 
 /// A parsed cron expression: the allowed values of each field as bit sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,10 +153,8 @@ mod tests {
         assert!(c.matches(1_795_662_000 - 3 * 3600 + 86_400 - 2 * 3600 + 45 * 60));
         assert!(Cron::parse("0 3 * *").is_err());
         assert!(Cron::parse("61 3 * * *").unwrap_err().contains("minute"));
-        assert!(
-            Cron::parse("0 3 * * 7")
-                .unwrap()
-                .matches(1_795_662_000 + 3 * 86_400)
-        );
+        assert!(Cron::parse("0 3 * * 7")
+            .unwrap()
+            .matches(1_795_662_000 + 3 * 86_400));
     }
 }

@@ -2,14 +2,14 @@
 //! not seen yet), and the conversion of rows read over the MySQL binary protocol into [`Value`]s
 //! equal to what capture decodes from row images.
 
-use agent_api::Value;
 use agent_api::value::{Date, DateTime, Time};
-use mysql_async::Conn;
+use agent_api::Value;
 use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
 
 use crate::schema::{
-    BINARY_COLLATION, Collations, ColumnDef, Decode, SpecialType, TableSchema, describe,
-    parse_elements,
+    describe, parse_elements, Collations, ColumnDef, Decode, SpecialType, TableSchema,
+    BINARY_COLLATION,
 };
 
 use super::BaselineError;
@@ -58,11 +58,11 @@ pub async fn read_schema(
     let mut pk: Vec<(u32, usize)> = Vec::new();
     for row in rows {
         let r: ColumnRow = column_row(row)?;
-        if r.9.0.to_ascii_uppercase().contains("VIRTUAL") {
+        if r.9 .0.to_ascii_uppercase().contains("VIRTUAL") {
             continue;
         }
-        if r.9.1 > 0 {
-            pk.push((r.9.1, columns.len()));
+        if r.9 .1 > 0 {
+            pk.push((r.9 .1, columns.len()));
         }
         columns.push(column_def(&r, collations));
     }

@@ -16,8 +16,8 @@
 
 use std::time::Duration;
 
-use agent_api::Value;
 use agent_api::baseline::{BaselineRequest, BaselineResponse};
+use agent_api::Value;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 use tokio::sync::mpsc;
@@ -26,12 +26,12 @@ use tracing::{info, warn};
 use super::position::{seq_at_position, wait_captured};
 use super::source_schema::{read_schema, value_from_mysql};
 use super::writer::{BaselineWriter, Closed};
-use super::{BaselineError, BaselineOrigin, MANIFEST_VERSION, Manifest};
-use crate::App;
+use super::{BaselineError, BaselineOrigin, Manifest, MANIFEST_VERSION};
 use crate::capture::load_collations;
 use crate::capture::state::now_us;
 use crate::config::{SourceConfig, SslMode};
 use crate::schema::TableSchema;
+use crate::App;
 
 /// How long a baseline waits for capture to pass the snapshot position.
 const CAPTURE_WAIT: Duration = Duration::from_secs(60);

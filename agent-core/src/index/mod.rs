@@ -1006,7 +1006,11 @@ mod flush_tests {
         assert_eq!(tables(&index), [0, 0, 0], "small commits stay in memtables");
         index.flush().unwrap();
         assert_eq!(tables(&index), [1, 1, 1]);
-        assert_eq!(index.db.journal_count(), 1, "only the active journal is left");
+        assert_eq!(
+            index.db.journal_count(),
+            1,
+            "only the active journal is left"
+        );
         drop(index);
         let index = Index::open(dir.path()).unwrap();
         assert_eq!(index.checkpoint(1).unwrap(), Some(cp));

@@ -42,37 +42,23 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
             encoded.sort();
             encoded.dedup();
             for pk in &encoded {
-                tiers.changes_between(
-                    index,
-                    Some(pk),
-                    Some(pk),
-                    seq_from,
-                    seq_to,
-                    |p, c| {
-                        if p == pk.as_slice() {
-                            found.push(c);
-                        }
-                        true
-                    },
-                )?;
+                tiers.changes_between(index, Some(pk), Some(pk), seq_from, seq_to, |p, c| {
+                    if p == pk.as_slice() {
+                        found.push(c);
+                    }
+                    true
+                })?;
                 truncations(app, &tiers, &entry, pk, seq_from, seq_to, &mut found)?;
             }
         }
         KeyPredicate::Range { lower, upper } => {
             let range = KeyRange::new(lower.as_ref(), upper.as_ref(), &pk_cols)?;
-            tiers.changes_between(
-                index,
-                range.lo(),
-                range.hi(),
-                seq_from,
-                seq_to,
-                |pk, c| {
-                    if range.contains(pk) {
-                        found.push(c);
-                    }
-                    true
-                },
-            )?;
+            tiers.changes_between(index, range.lo(), range.hi(), seq_from, seq_to, |pk, c| {
+                if range.contains(pk) {
+                    found.push(c);
+                }
+                true
+            })?;
         }
     }
     found.sort_by_key(|c| (c.seq, c.ordinal));

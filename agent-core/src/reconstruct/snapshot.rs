@@ -17,13 +17,13 @@ use agent_api::time::format_unix_micros;
 use agent_api::{ErrorCode, ErrorDetail, Value};
 use tokio::sync::mpsc;
 
-use super::{ApiError, Clears, KeyRange, resolve_time, state_as_of};
-use crate::App;
+use super::{resolve_time, state_as_of, ApiError, Clears, KeyRange};
 use crate::archive::merge::TierView;
 use crate::baseline::reader::{KeyedRow, RowStream};
 use crate::baseline::{self, Baseline, BaselineError};
 use crate::index::{ChangeKind, Gap, Index, StoredChange, TableEntry};
 use crate::schema::{ColumnDef, TableSchema};
+use crate::App;
 
 /// Bytes of NDJSON gathered before a chunk is handed to the HTTP body.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -271,44 +271,46 @@ pub(crate) fn merge_scan(
     mut emit: impl FnMut(Vec<Value>) -> bool,
 ) -> Result<(), ApiError> {
     let Some(base) = base else {
-        return tiers.scan_keys(index, range.lo(), range.hi(), seq_max, 0, |pk, at, after| {
-            if !range.contains(pk) {
-                return true;
-            }
-            match state_as_of(entry, clears.apply(at, after), out) {
-                Some(row) => emit(row),
-                None => true,
-            }
-        });
+        return tiers.scan_keys(
+            index,
+            range.lo(),
+            range.hi(),
+            seq_max,
+            0,
+            |pk, at, after| {
+                if !range.contains(pk) {
+                    return true;
+                }
+                match state_as_of(entry, clears.apply(at, after), out) {
+                    Some(row) => emit(row),
+                    None => true,
+                }
+            },
+        );
     };
     let mut rows = RowStream::open(&base.baseline, range.lo(), range.hi())?;
     let mut pending: Option<KeyedRow> = rows.next_row()?;
     let mut failed: Option<BaselineError> = None;
     let mut stopped = false;
     let base_seq = base.baseline.manifest.seq;
-    tiers.scan_keys(index, range.lo(), range.hi(), seq_max, base_seq, |pk, at, _after| {
-        // Baseline keys before this one had no change after the baseline: they stand as they are.
-        while let Some((k, _)) = &pending {
-            if k.as_slice() >= pk {
-                break;
-            }
-            if let Some((k, row)) = pending.take() {
-                if range.contains(&k) && !emit(base.project(row)) {
-                    stopped = true;
-                    return false;
+    tiers.scan_keys(
+        index,
+        range.lo(),
+        range.hi(),
+        seq_max,
+        base_seq,
+        |pk, at, _after| {
+            // Baseline keys before this one had no change after the baseline: they stand as they are.
+            while let Some((k, _)) = &pending {
+                if k.as_slice() >= pk {
+                    break;
                 }
-            }
-            match rows.next_row() {
-                Ok(next) => pending = next,
-                Err(e) => {
-                    failed = Some(e);
-                    return false;
+                if let Some((k, row)) = pending.take() {
+                    if range.contains(&k) && !emit(base.project(row)) {
+                        stopped = true;
+                        return false;
+                    }
                 }
-            }
-        }
-        let base_row = match &pending {
-            Some((k, _)) if k.as_slice() == pk => {
-                let row = pending.take().map(|(_, r)| r);
                 match rows.next_row() {
                     Ok(next) => pending = next,
                     Err(e) => {
@@ -316,21 +318,33 @@ pub(crate) fn merge_scan(
                         return false;
                     }
                 }
-                row
             }
-            _ => None,
-        };
-        if !range.contains(pk) {
-            return true;
-        }
-        if let Some(row) = base.merged(entry, at, base_row, out) {
-            if !emit(row) {
-                stopped = true;
-                return false;
+            let base_row = match &pending {
+                Some((k, _)) if k.as_slice() == pk => {
+                    let row = pending.take().map(|(_, r)| r);
+                    match rows.next_row() {
+                        Ok(next) => pending = next,
+                        Err(e) => {
+                            failed = Some(e);
+                            return false;
+                        }
+                    }
+                    row
+                }
+                _ => None,
+            };
+            if !range.contains(pk) {
+                return true;
             }
-        }
-        true
-    })?;
+            if let Some(row) = base.merged(entry, at, base_row, out) {
+                if !emit(row) {
+                    stopped = true;
+                    return false;
+                }
+            }
+            true
+        },
+    )?;
     if let Some(e) = failed {
         return Err(e.into());
     }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{bail, Context, Result};
 
 /// Largest history the runner accepts, in row events (rows × versions).
 pub const MAX_EVENTS: u64 = 10_000_000;

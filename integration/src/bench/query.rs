@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use agent_api::AgentClient;
 use agent_api::snapshot::SnapshotRequest;
+use agent_api::AgentClient;
 use anyhow::{Context, Result};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts as MyOpts, Row, Statement};

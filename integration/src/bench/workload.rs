@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use integration::MariaDb;
-use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
 
 use super::opts::Opts;
 

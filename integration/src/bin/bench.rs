@@ -14,13 +14,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use integration::{MariaDb, Shim, Tenant};
-use serde_json::{Value as Json, json};
+use serde_json::{json, Value as Json};
 
 use bench::capture::{self, CaptureRun};
 use bench::opts::{Opts, USAGE};
 use bench::query::{self, PointRun, Target};
-use bench::report::{Line, count, markdown, ms, ratio, verdict};
-use bench::workload::{self, BASE_TABLE, History, NATIVE_SCHEMA, SCHEMA, TABLE};
+use bench::report::{count, markdown, ms, ratio, verdict, Line};
+use bench::workload::{self, History, BASE_TABLE, NATIVE_SCHEMA, SCHEMA, TABLE};
 
 /// How many times each source write workload runs (alternating); the best run is reported.
 const WRITE_ROUNDS: usize = 2;

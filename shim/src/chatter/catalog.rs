@@ -9,8 +9,8 @@
 
 use agent_api::catalog::{ColumnInfo, TableInfo};
 
-use super::TextResult;
 use super::show::{like, table};
+use super::TextResult;
 use crate::classify::{CatalogQuery, NameFilter};
 use crate::encode::SimpleType;
 use crate::error::MysqlError;

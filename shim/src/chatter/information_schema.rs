@@ -9,10 +9,10 @@ mod rows;
 
 use agent_api::catalog::TableInfo;
 
-use self::eval::{Row, Val, compare, evaluate, truthy};
-use super::TextResult;
+use self::eval::{compare, evaluate, truthy, Row, Val};
 use super::catalog::VIRTUAL_SCHEMAS;
 use super::show::table;
+use super::TextResult;
 use crate::classify::info_schema::{BinOp, InfoItem, InfoQuery, SqlExpr};
 use crate::encode::SimpleType;
 use crate::error::MysqlError;

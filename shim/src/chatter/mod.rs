@@ -8,13 +8,13 @@ pub mod information_schema;
 mod show;
 mod variables;
 
-pub(crate) use self::variables::{VARIABLES, variable_text};
 use self::variables::{set, variable};
+pub(crate) use self::variables::{variable_text, VARIABLES};
 
 use mysql_common::packets::Column;
 
 use crate::classify::{Chatter, ChatterExpr, ChatterFunction, ChatterItem, Literal};
-use crate::encode::{SimpleType, simple_column};
+use crate::encode::{simple_column, SimpleType};
 use crate::error::MysqlError;
 use crate::plan::TimeZone;
 

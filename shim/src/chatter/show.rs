@@ -2,9 +2,9 @@
 //! `SHOW CHARACTER SET`, `SHOW ENGINES` (column sets as MySQL 8.0 prints them), and the pieces
 //! every SHOW answer shares: [`table`] and [`like`].
 
-use super::{SessionState, TextResult, VARIABLES, variable_text};
+use super::{variable_text, SessionState, TextResult, VARIABLES};
 use crate::classify::NameFilter;
-use crate::encode::{SimpleType, simple_column};
+use crate::encode::{simple_column, SimpleType};
 
 /// Collations the shim announces: `(name, charset, id, default)`. utf8mb4 is what every value
 /// is sent in; the others are the defaults clients ask for by name.

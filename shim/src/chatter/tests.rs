@@ -1,7 +1,7 @@
 //! Chatter answers.
 
 use super::*;
-use crate::classify::{ShimStatement, classify};
+use crate::classify::{classify, ShimStatement};
 
 fn run(sql: &str, state: &mut SessionState) -> Result<ChatterReply, MysqlError> {
     let Ok(ShimStatement::Chatter(chatter)) = classify(sql) else {

@@ -2,7 +2,7 @@
 //! (the variables ProxySQL tracks and replays on pooled connections; anything else is ERR 1193,
 //! which ProxySQL takes as "not supported here" and carries on).
 
-use super::{Cell, MAX_ALLOWED_PACKET, SERVER_VERSION, SessionState, VERSION_COMMENT};
+use super::{Cell, SessionState, MAX_ALLOWED_PACKET, SERVER_VERSION, VERSION_COMMENT};
 use crate::classify::{Literal, SetItem, SetValue};
 use crate::error::MysqlError;
 use crate::plan::TimeZone;

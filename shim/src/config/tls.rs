@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 use tokio_rustls::TlsAcceptor;
 
-use super::{ConfigError, invalid};
+use super::{invalid, ConfigError};
 
 /// `tls: { cert, key, require }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -4,8 +4,8 @@
 //! strings in MySQL's text form, JSON documents embedded as they are, binary strings that are
 //! not UTF-8 as `"base64:type15:<base64>"` (MySQL's JSON form for binary data), NULL as `null`.
 
-use agent_api::Value;
 use agent_api::catalog::ColumnInfo;
+use agent_api::Value;
 
 use super::text::{format_double, format_float};
 

@@ -4,14 +4,14 @@
 
 use std::sync::Arc;
 
-use agent_api::Value;
 use agent_api::catalog::{ColumnInfo, DataType};
-use mysql_common::Value as My;
+use agent_api::Value;
 use mysql_common::io::ParseBuf;
 use mysql_common::packets::Column;
 use mysql_common::proto::{Binary, MyDeserialize, Text};
 use mysql_common::row::RowDeserializer;
 use mysql_common::value::ServerSide;
+use mysql_common::Value as My;
 
 use super::column_definition;
 

@@ -9,7 +9,7 @@ use agent_api::diff::DiffRequest;
 use agent_api::flashback::KeyPredicate;
 use agent_api::snapshot::SnapshotRequest;
 
-use super::{PlanError, column, filter, key};
+use super::{column, filter, key, PlanError};
 use crate::classify::{Condition, DiffQuery, FlashbackQuery, Projection};
 
 /// The result columns of `_diff.<t>`, in order.

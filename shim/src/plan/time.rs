@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-use agent_api::time::{MICROS_PER_SEC, unix_micros_from_datetime};
+use agent_api::time::{unix_micros_from_datetime, MICROS_PER_SEC};
 use agent_api::value::DateTime;
 use jiff::tz::{AmbiguousOffset, Offset};
 
-use crate::classify::time_literal::{TimeExpr, parse_offset};
+use crate::classify::time_literal::{parse_offset, TimeExpr};
 
 /// A session `time_zone`: UTC, a fixed offset (`+02:00`) or an IANA zone (`Europe/Paris`) whose
 /// offset follows its daylight-saving rules. Names resolve against the IANA database bundled into

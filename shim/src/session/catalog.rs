@@ -4,13 +4,13 @@
 
 use agent_api::catalog::TableInfo;
 
-use super::Session;
 use super::query::{Failure, RowFormat};
+use super::Session;
 use crate::backend::mysql_error;
 use crate::chatter::catalog::Listing;
-use crate::chatter::{ChatterReply, catalog, information_schema};
-use crate::classify::CatalogQuery;
+use crate::chatter::{catalog, information_schema, ChatterReply};
 use crate::classify::info_schema::InfoQuery;
+use crate::classify::CatalogQuery;
 
 impl Session {
     pub(super) async fn catalog(

@@ -3,10 +3,10 @@
 
 use mysql_common::constants::CapabilityFlags;
 
-use super::Session;
 use super::auth::verify_native;
-use super::handshake::{HandshakeError, salt, switch_to_native};
+use super::handshake::{salt, switch_to_native, HandshakeError};
 use super::query::Failure;
+use super::Session;
 use crate::backend::mysql_error;
 use crate::chatter::SessionState;
 use crate::classify::{Chatter, ChatterExpr, ShimStatement};

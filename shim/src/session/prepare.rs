@@ -6,13 +6,13 @@
 
 use mysql_common::constants::{CapabilityFlags, ColumnType};
 use mysql_common::packets::Column;
-use tracing::{Instrument, info_span};
+use tracing::{info_span, Instrument};
 
 use super::query::{Failure, RowFormat};
-use super::{Session, packets};
+use super::{packets, Session};
 use crate::classify::placeholder::{bind, placeholders};
-use crate::classify::{Projection, ShimStatement, classify, truncate};
-use crate::encode::{BINARY_COLLATION, column_definition, write_column_definition};
+use crate::classify::{classify, truncate, Projection, ShimStatement};
+use crate::encode::{column_definition, write_column_definition, BINARY_COLLATION};
 use crate::error::MysqlError;
 
 /// Length of the COM_STMT_EXECUTE header after the command byte: statement id (4), flags (1),

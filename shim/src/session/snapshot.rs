@@ -5,8 +5,8 @@
 
 use futures_util::StreamExt;
 
+use super::query::{encode_picked, Failure, RowFormat};
 use super::Session;
-use super::query::{Failure, RowFormat, encode_picked};
 use crate::backend::mysql_error;
 use crate::classify::FlashbackQuery;
 use crate::encode::column_definition;

@@ -6,11 +6,11 @@
 
 use std::collections::HashMap;
 
-use mysql_common::Value;
 use mysql_common::constants::{ColumnFlags, ColumnType};
 use mysql_common::io::ParseBuf;
 use mysql_common::proto::MyDeserialize;
 use mysql_common::value::{BinValue, ValueDeserializer};
+use mysql_common::Value;
 
 use crate::error::MysqlError;
 

@@ -7,7 +7,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 
-use super::codec::{MAX_ALLOWED_PACKET, Packet, PacketDecoder, PacketWriter};
+use super::codec::{Packet, PacketDecoder, PacketWriter, MAX_ALLOWED_PACKET};
 use super::handshake::HandshakeError;
 use crate::server::Shared;
 

@@ -2,8 +2,8 @@
 //! exactly as the index alone did before the rotation.
 
 use super::*;
-use crate::archive::TierView;
 use crate::archive::catalog::Catalog;
+use crate::archive::TierView;
 use crate::config::Config;
 use crate::index::{Checkpoint, CommittedTxn, RowChange, StoredChange, TxnRecord};
 use crate::schema::{Decode, TableSchema};
@@ -205,10 +205,9 @@ async fn files_follow_the_partition_layout() {
             "{}",
             file.path
         );
-        assert!(
-            file.path
-                .ends_with(&format!("{}-{}.parquet", file.seq_from, file.seq_to))
-        );
+        assert!(file
+            .path
+            .ends_with(&format!("{}-{}.parquet", file.seq_from, file.seq_to)));
     }
     let catalog = Catalog::load(&f.app.config.data_dir.join("archive-catalog.json")).unwrap();
     assert_eq!(
@@ -276,7 +275,12 @@ async fn pruned_history_is_a_coverage_gap() {
     assert_eq!(err.code, ErrorCode::CoverageGap);
     // After the pruned range, keys changed since are still answered.
     let (at, _) = view
-        .key_history_around(&f.app.index, &((199i64 * 7) % 20 + 1).to_be_bytes(), TXNS, 0)
+        .key_history_around(
+            &f.app.index,
+            &((199i64 * 7) % 20 + 1).to_be_bytes(),
+            TXNS,
+            0,
+        )
         .unwrap();
     assert_eq!(at.map(|c| c.seq), Some(199));
     // A baseline at or after the pruned range stands for it: a key unchanged since is no gap,

@@ -20,19 +20,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use agent_api::Value;
 use agent_api::baseline::{BaselineResponse, ImportRequest};
 use agent_api::value::{Date, DateTime, Time};
+use agent_api::Value;
 
 use super::position::{seq_at_position, wait_captured};
 use super::writer::BaselineWriter;
-use super::{BaselineError, BaselineOrigin, MANIFEST_VERSION, Manifest};
+use super::{BaselineError, BaselineOrigin, Manifest, MANIFEST_VERSION};
 use crate::App;
 
 mod values;
 
 use crate::capture::state::now_us;
-use crate::columnar::{ColumnKind, format_decimal, parse_decimal};
+use crate::columnar::{format_decimal, parse_decimal, ColumnKind};
 use crate::schema::{ColumnDef, Decode, TableSchema};
 pub use values::{Literal, ValuesReader};
 

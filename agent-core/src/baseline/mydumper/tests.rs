@@ -42,11 +42,9 @@ fn reads_values_with_escapes_hex_and_null() {
         vec![Literal::Number("3".into()), Literal::Number("4".into())]
     );
     assert!(r.next_tuple().unwrap().is_none());
-    assert!(
-        ValuesReader::new(b"INSERT INTO t VALUES (1,'x")
-            .next_tuple()
-            .is_err()
-    );
+    assert!(ValuesReader::new(b"INSERT INTO t VALUES (1,'x")
+        .next_tuple()
+        .is_err());
 }
 
 #[test]

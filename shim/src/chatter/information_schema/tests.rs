@@ -3,7 +3,7 @@
 use agent_api::catalog::{ColumnInfo, DataType, TableInfo};
 
 use super::*;
-use crate::classify::{ShimStatement, classify};
+use crate::classify::{classify, ShimStatement};
 
 fn tables() -> Vec<TableInfo> {
     let column = |name: &str, data_type: DataType, column_type: &str, unsigned: bool| ColumnInfo {
@@ -271,7 +271,8 @@ fn joins_narrow_each_table_before_the_product() {
         })
         .collect();
     let shown = all.clone();
-    let sql = "SELECT A.TABLE_NAME, A.COLUMN_NAME, B.SEQ_IN_INDEX FROM INFORMATION_SCHEMA.COLUMNS A, \
+    let sql =
+        "SELECT A.TABLE_NAME, A.COLUMN_NAME, B.SEQ_IN_INDEX FROM INFORMATION_SCHEMA.COLUMNS A, \
                INFORMATION_SCHEMA.STATISTICS B WHERE A.COLUMN_KEY in ('PRI','pri') AND \
                B.INDEX_NAME='PRIMARY' AND A.TABLE_SCHEMA = '_flashback' AND B.TABLE_SCHEMA = \
                '_flashback' AND A.TABLE_NAME = 't399' AND B.TABLE_NAME = 't399' AND \
