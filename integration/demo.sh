@@ -149,7 +149,7 @@ say "The whole table as it was at ${TIMES[1]} (_snapshot)"
 on_shim -D shop -e "SELECT * FROM _snapshot.orders AS OF '${TIMES[1]}'"
 
 # --- Rows older than capture: a baseline ----------------------------------------------------
-say "shop.customers was loaded before capture began: no binlog the agent read mentions it, so to dbtrail it does not exist yet"
+say "shop.customers was loaded before capture began: no binlog the agent read mentions it and no baseline covers it, so dbtrail has no rows to answer with yet"
 on_shim -D shop -e "SELECT * FROM _snapshot.customers AS OF 'now'" 2>&1 || true
 say "Taking a baseline (consistent snapshot anchored at a binlog position; writes are not blocked)"
 "$BIN/agent-core" --config "$WORK/agent.yaml" baseline --source 1 --tables shop.customers

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use agent_api::{ClientError, ErrorCode, Value as ApiValue};
 use anyhow::{bail, ensure, Context, Result};
 use integration::canon::{diff_rows, mysql_row, CanonRow};
 use integration::history::wait_caught_up_strict;
@@ -214,6 +215,82 @@ async fn expect_coverage_gap(shim: &mut Conn, at: &str) -> Result<String> {
     }
 }
 
+/// The agent's error code and message for a request it must refuse.
+fn refusal<T>(what: &str, answer: Result<T, ClientError>) -> Result<(ErrorCode, String)> {
+    match answer {
+        Err(ClientError::Http {
+            body: Some(body), ..
+        }) => Ok((body.error.code, body.error.message)),
+        Err(e) => bail!("{what}: {e}"),
+        Ok(_) => bail!("{what}: answered, expected a refusal"),
+    }
+}
+
+/// Before any baseline, asked of the agent now: `shop.refs` (on the source, untouched since
+/// capture began) is a `CoverageGap` naming the baseline command, for `_snapshot` and
+/// `_flashback`; a table missing from the source, or outside the capture filters (`shop` only),
+/// is `TableNotFound`. Through the shim a missing table is ERR 1146.
+async fn check_unseen_before_baseline(agent: &AgentCore, shim: &mut Conn) -> Result<()> {
+    let client = agent.client();
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_micros() as i64;
+    let snapshot = |schema: &str, table: &str| agent_api::snapshot::SnapshotRequest {
+        server_id: 1,
+        schema: schema.into(),
+        table: table.into(),
+        as_of_us: now_us,
+        key: None,
+    };
+    let command = "agent-core baseline --config agent.yaml --source 1 --tables shop.refs";
+    let (code, message) = refusal(
+        "snapshot shop.refs",
+        client.snapshot(&snapshot("shop", "refs")).await,
+    )?;
+    ensure!(
+        code == ErrorCode::CoverageGap
+            && message.contains("shop.refs exists on the source")
+            && message.contains(command),
+        "snapshot shop.refs: {code:?} {message}"
+    );
+    let flashback = agent_api::flashback::FlashbackRequest {
+        server_id: 1,
+        schema: "shop".into(),
+        table: "refs".into(),
+        as_of_us: now_us,
+        key: agent_api::flashback::KeyPredicate::In(vec![vec![ApiValue::Text("USD".into())]]),
+        known_schema: None,
+    };
+    let (code, message) = refusal("flashback shop.refs", client.flashback(&flashback).await)?;
+    ensure!(
+        code == ErrorCode::CoverageGap && message.contains(command),
+        "flashback shop.refs: {code:?} {message}"
+    );
+    let (code, message) = refusal(
+        "snapshot shop.nope",
+        client.snapshot(&snapshot("shop", "nope")).await,
+    )?;
+    ensure!(
+        code == ErrorCode::TableNotFound && !message.contains("agent-core baseline"),
+        "snapshot shop.nope: {code:?} {message}"
+    );
+    let (code, message) = refusal(
+        "snapshot mysql.user",
+        client.snapshot(&snapshot("mysql", "user")).await,
+    )?;
+    ensure!(
+        code == ErrorCode::TableNotFound && message.contains("not captured"),
+        "snapshot mysql.user (outside the filters): {code:?} {message}"
+    );
+    match shim
+        .query_drop("SELECT * FROM _snapshot.nope AS OF 'now'")
+        .await
+    {
+        Err(mysql_async::Error::Server(e)) if e.code == 1146 => Ok(()),
+        other => bail!("_snapshot.nope through the shim: {other:?}, expected ERR 1146"),
+    }
+}
+
 /// `shop.refs`, untouched since capture began, answered from its baseline alone.
 async fn check_untouched_table(
     db: &MariaDb,
@@ -403,6 +480,7 @@ async fn baseline_answers_rows_older_than_capture() -> Result<()> {
     let before = step(&db, &["UPDATE shop.items SET qty = qty + 1 WHERE id = 1"]).await?;
     wait_caught_up_strict(&agent, &db).await?;
     expect_coverage_gap(&mut sq, &before.at).await?;
+    check_unseen_before_baseline(&agent, &mut sq).await?;
     // A transaction between `before` and the baseline: `before` then lies before the baseline.
     step(&db, &["UPDATE shop.items SET qty = qty + 1 WHERE id = 6"]).await?;
 

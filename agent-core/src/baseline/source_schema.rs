@@ -75,6 +75,25 @@ pub async fn read_schema(
     })
 }
 
+/// Whether `schema.table` exists on the source now, per `information_schema.TABLES` (base tables
+/// and views alike). Opens its own connection with the source's DSN and TLS settings
+/// ([`super::take::connect`]) and closes it before returning.
+pub async fn table_exists(
+    source: &crate::config::SourceConfig,
+    schema: &str,
+    table: &str,
+) -> Result<bool, BaselineError> {
+    let mut conn = super::take::connect(source).await?;
+    let found: Result<Option<u64>, _> = conn
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (schema, table),
+        )
+        .await;
+    let _ = conn.disconnect().await;
+    Ok(found?.unwrap_or(0) > 0)
+}
+
 fn column_row(row: mysql_async::Row) -> Result<ColumnRow, BaselineError> {
     let bad = || BaselineError::Invalid("unexpected information_schema.COLUMNS row".into());
     let mut r = row;

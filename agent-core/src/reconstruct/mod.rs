@@ -263,6 +263,68 @@ pub async fn resolve_time(
     Ok((entry, seq))
 }
 
+/// How long [`unseen_table_error`] waits for the source to say whether a table exists.
+const SOURCE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The error for `schema.table`, which neither the index nor any baseline of `server_id` knows
+/// (`not_found` is [`resolve_time`]'s `TableNotFound`). Asks the source's `information_schema`
+/// (one connection, at most [`SOURCE_CHECK_TIMEOUT`]):
+/// - outside the source's `schemas`/`tables` filters: `TableNotFound` saying it is not captured
+///   (the source is not asked);
+/// - present on the source: `CoverageGap`, its rows predate capture and only a baseline can hold
+///   them (the message gives the `agent-core baseline` command);
+/// - absent from the source: `not_found`;
+/// - the source cannot be asked: `not_found`, saying so.
+pub(crate) async fn unseen_table_error(
+    app: &App,
+    server_id: u32,
+    schema: &str,
+    table: &str,
+    not_found: ApiError,
+) -> ApiError {
+    let Some(source) = app.config.sources.iter().find(|s| s.server_id == server_id) else {
+        return not_found;
+    };
+    if !source.captures(schema, table) {
+        return ApiError::new(
+            ErrorCode::TableNotFound,
+            format!(
+                "table {schema}.{table} is not captured on server_id {server_id} (outside the source's schemas/tables filters)"
+            ),
+        );
+    }
+    let asked = tokio::time::timeout(
+        SOURCE_CHECK_TIMEOUT,
+        crate::baseline::source_schema::table_exists(source, schema, table),
+    )
+    .await;
+    match asked {
+        Ok(Ok(true)) => ApiError::new(
+            ErrorCode::CoverageGap,
+            format!(
+                "{schema}.{table} exists on the source but capture has seen no change to it and no baseline covers it: take one with {}",
+                crate::baseline::command_for(server_id, schema, table)
+            ),
+        ),
+        Ok(Ok(false)) => not_found,
+        Ok(Err(e)) => ApiError::new(
+            not_found.code,
+            format!(
+                "{}; the source could not be checked for it: {e}",
+                not_found.message
+            ),
+        ),
+        Err(_) => ApiError::new(
+            not_found.code,
+            format!(
+                "{}; the source could not be checked for it: no answer within {} s",
+                not_found.message,
+                SOURCE_CHECK_TIMEOUT.as_secs()
+            ),
+        ),
+    }
+}
+
 /// The TRUNCATEs around the split point: the last at or before it, the first after it.
 pub(crate) struct Clears {
     pub(crate) before: Option<u64>,
@@ -457,4 +519,44 @@ fn no_history_warning(schema: &str, table: &str, key: &[Value]) -> String {
         "no captured change for key ({}) in {schema}.{table}: a row that existed before capture began and never changed since is not visible without a baseline",
         shown.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn not_found() -> ApiError {
+        ApiError::new(
+            ErrorCode::TableNotFound,
+            "table shop.t has no captured history",
+        )
+    }
+
+    #[tokio::test]
+    async fn unseen_table_outside_the_filters_is_not_captured() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = crate::test_support::app(dir.path(), "    schemas: shop\n");
+        let e = unseen_table_error(&app, 1, "crm", "t", not_found()).await;
+        assert_eq!(e.code, ErrorCode::TableNotFound);
+        assert!(e.message.contains("not captured"), "{}", e.message);
+        assert!(!e.message.contains("could not be checked"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn unseen_table_stays_not_found_when_the_source_cannot_be_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        // The test source's DSN points at port 1: the connection is refused.
+        let app = crate::test_support::app(dir.path(), "");
+        let e = unseen_table_error(&app, 1, "shop", "t", not_found()).await;
+        assert_eq!(e.code, ErrorCode::TableNotFound);
+        assert!(
+            e.message.starts_with(
+                "table shop.t has no captured history; the source could not be checked"
+            ),
+            "{}",
+            e.message
+        );
+        let unknown = unseen_table_error(&app, 9, "shop", "t", not_found()).await;
+        assert_eq!(unknown, not_found());
+    }
 }

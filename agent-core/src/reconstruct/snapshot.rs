@@ -361,8 +361,8 @@ pub(crate) fn merge_scan(
 }
 
 /// `_flashback` of a table no captured change has touched (the index does not know it): the
-/// newest baseline at or before the instant answers alone. Any other failure of `resolved`, or no
-/// such baseline, returns the original error.
+/// newest baseline at or before the instant answers alone. Any other failure of `resolved` returns
+/// the original error; no such baseline, the error of [`unseen_uncovered`].
 pub(crate) async fn flashback_from_baseline_only(
     app: &App,
     req: &FlashbackRequest,
@@ -374,7 +374,15 @@ pub(crate) async fn flashback_from_baseline_only(
     let (seq_max, found) =
         baseline_by_name(app, req.server_id, &req.schema, &req.table, req.as_of_us)?;
     let Some(b) = found else {
-        return Err(err);
+        return Err(unseen_uncovered(
+            app,
+            req.server_id,
+            &req.schema,
+            &req.table,
+            req.as_of_us,
+            err,
+        )
+        .await);
     };
     let out = b.manifest.table_schema.clone();
     let pk_cols: Vec<&ColumnDef> = out.pk.iter().map(|&i| &out.columns[i]).collect();
@@ -432,7 +440,15 @@ async fn plan(app: &App, req: &SnapshotRequest) -> Result<Plan, ApiError> {
                 let (seq_max, found) =
                     baseline_by_name(app, req.server_id, &req.schema, &req.table, req.as_of_us)?;
                 let Some(b) = found else {
-                    return Err(no_baseline_error(app, req, e.message));
+                    return Err(unseen_uncovered(
+                        app,
+                        req.server_id,
+                        &req.schema,
+                        &req.table,
+                        req.as_of_us,
+                        e,
+                    )
+                    .await);
                 };
                 let out = Arc::new(b.manifest.table_schema.clone());
                 return Ok(Plan {
@@ -477,7 +493,14 @@ async fn plan(app: &App, req: &SnapshotRequest) -> Result<Plan, ApiError> {
             None => String::new(),
         };
         let why = format!("the table existed before capture began{since}");
-        return Err(no_baseline_error(app, req, why));
+        return Err(no_baseline_error(
+            app,
+            req.server_id,
+            &req.schema,
+            &req.table,
+            req.as_of_us,
+            why,
+        ));
     }
     if let Some(g) = gap {
         return Err(super::gap_error(
@@ -496,8 +519,15 @@ async fn plan(app: &App, req: &SnapshotRequest) -> Result<Plan, ApiError> {
 
 /// `CoverageGap`: no baseline at or before the time; names the oldest later one, if any, and the
 /// command that takes one.
-fn no_baseline_error(app: &App, req: &SnapshotRequest, why: String) -> ApiError {
-    let later = baseline::list(&app.config.data_dir, req.server_id, &req.schema, &req.table)
+fn no_baseline_error(
+    app: &App,
+    server_id: u32,
+    schema: &str,
+    table: &str,
+    as_of_us: i64,
+    why: String,
+) -> ApiError {
+    let later = baseline::list(&app.config.data_dir, server_id, schema, table)
         .ok()
         .and_then(|all| all.into_iter().next())
         .map(|b| {
@@ -510,13 +540,31 @@ fn no_baseline_error(app: &App, req: &SnapshotRequest, why: String) -> ApiError 
     ApiError::new(
         ErrorCode::CoverageGap,
         format!(
-            "no baseline covers {}.{} at {} UTC: {why}{later}. Take a baseline ({}) or ask for a later time",
-            req.schema,
-            req.table,
-            format_unix_micros(req.as_of_us),
-            baseline::command_for(req.server_id, &req.schema, &req.table),
+            "no baseline covers {schema}.{table} at {} UTC: {why}{later}. Take a baseline ({}) or ask for a later time",
+            format_unix_micros(as_of_us),
+            baseline::command_for(server_id, schema, table),
         ),
     )
+}
+
+/// The error for a table the index does not know and no baseline at or before `as_of_us` (µs
+/// since the Unix epoch) covers; `err` is [`resolve_time`]'s `TableNotFound`. With a later
+/// baseline under its name: [`no_baseline_error`]; with none: [`super::unseen_table_error`]
+/// (asks the source whether the table exists).
+async fn unseen_uncovered(
+    app: &App,
+    server_id: u32,
+    schema: &str,
+    table: &str,
+    as_of_us: i64,
+    err: ApiError,
+) -> ApiError {
+    let later = baseline::list(&app.config.data_dir, server_id, schema, table)
+        .is_ok_and(|all| !all.is_empty());
+    match later {
+        true => no_baseline_error(app, server_id, schema, table, as_of_us, err.message),
+        false => super::unseen_table_error(app, server_id, schema, table, err).await,
+    }
 }
 
 /// Starts `POST /v1/snapshot`: checks the request and coverage, then scans on a blocking thread.
