@@ -89,6 +89,25 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Checks the bearer token, then reads the JSON body as a `what` request.
+///
+/// Errors: `Unauthorized` for a missing or wrong token, `BadRequest` naming `what` for a body
+/// that is not a valid request.
+fn authorized_request<T: serde::de::DeserializeOwned>(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+    what: &str,
+) -> Result<T, ApiError> {
+    authorize(app, headers)?;
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("invalid {what} request: {e}"),
+        )
+    })
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -139,13 +158,7 @@ async fn flashback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&app, &headers)?;
-    let req: FlashbackRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::BadRequest,
-            format!("invalid flashback request: {e}"),
-        )
-    })?;
+    let req: FlashbackRequest = authorized_request(&app, &headers, &body, "flashback")?;
     let span = info_span!("flashback", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table), as_of_us = req.as_of_us);
     let resp = reconstruct::flashback(&app, &req).instrument(span).await?;
     Ok(json_body(&resp))
@@ -156,9 +169,7 @@ async fn diff(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&app, &headers)?;
-    let req: DiffRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("invalid diff request: {e}")))?;
+    let req: DiffRequest = authorized_request(&app, &headers, &body, "diff")?;
     let span = info_span!("diff", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table));
     let resp = reconstruct::diff(&app, &req).instrument(span).await?;
     Ok(json_body(&resp))
@@ -169,13 +180,7 @@ async fn snapshot(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&app, &headers)?;
-    let req: SnapshotRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::BadRequest,
-            format!("invalid snapshot request: {e}"),
-        )
-    })?;
+    let req: SnapshotRequest = authorized_request(&app, &headers, &body, "snapshot")?;
     let span = info_span!("snapshot", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table));
     let rx = reconstruct::snapshot(app.clone(), &req)
         .instrument(span)
@@ -198,16 +203,10 @@ async fn recover(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&app, &headers)?;
-    let req: RecoverRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::BadRequest,
-            format!("invalid recover request: {e}"),
-        )
-    })?;
+    let req: RecoverRequest = authorized_request(&app, &headers, &body, "recover")?;
     let span = info_span!("recover", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table));
     let resp = crate::recover::recover(&app, &req).instrument(span).await?;
-    Ok(Json(resp).into_response())
+    Ok(json_body(&resp))
 }
 
 async fn archive_rotate(
@@ -215,16 +214,10 @@ async fn archive_rotate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&app, &headers)?;
     let req: crate::archive::rotate::RotateRequest =
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                ErrorCode::BadRequest,
-                format!("invalid rotate request: {e}"),
-            )
-        })?;
+        authorized_request(&app, &headers, &body, "rotate")?;
     let resp = crate::archive::rotate::on_request(app, &req).await?;
-    Ok(Json(resp).into_response())
+    Ok(json_body(&resp))
 }
 
 /// `POST /v1/baselines`: answers once the baselines are written (may take minutes for big tables).
@@ -233,19 +226,14 @@ async fn baselines(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&app, &headers)?;
-    let req: agent_api::baseline::BaselineRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::BadRequest,
-            format!("invalid baseline request: {e}"),
-        )
-    })?;
+    let req: agent_api::baseline::BaselineRequest =
+        authorized_request(&app, &headers, &body, "baseline")?;
     let span = info_span!("baseline", server_id = req.server_id);
     let resp = crate::baseline::take::take(&app, &req)
         .instrument(span)
         .await
         .map_err(|e| ApiError::new(crate::baseline::api_code(&e), e.to_string()))?;
-    Ok(Json(resp).into_response())
+    Ok(json_body(&resp))
 }
 
 /// `POST /v1/baselines/import`: a mydumper directory on this host becomes baselines.
@@ -254,19 +242,14 @@ async fn baselines_import(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&app, &headers)?;
-    let req: agent_api::baseline::ImportRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::BadRequest,
-            format!("invalid import request: {e}"),
-        )
-    })?;
+    let req: agent_api::baseline::ImportRequest =
+        authorized_request(&app, &headers, &body, "import")?;
     let span = info_span!("baseline_import", server_id = req.server_id, dir = %req.dir);
     let resp = crate::baseline::mydumper::import(&app, &req)
         .instrument(span)
         .await
         .map_err(|e| ApiError::new(crate::baseline::api_code(&e), e.to_string()))?;
-    Ok(Json(resp).into_response())
+    Ok(json_body(&resp))
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
