@@ -228,7 +228,7 @@ impl CachedBackend {
             }
             self.tables.invalidate(&key).await;
         }
-        let tables = self.tables(server_id, Some(schema)).await?;
+        let tables = self.fetch_tables(key, server_id, Some(schema)).await?;
         Ok(find(&tables))
     }
 
@@ -242,6 +242,16 @@ impl CachedBackend {
         if let Some(hit) = self.tables.get(&key).await {
             return Ok(hit);
         }
+        self.fetch_tables(key, server_id, schema).await
+    }
+
+    /// Asks the agent for the tables under `key` (a cache miss) and caches them.
+    async fn fetch_tables(
+        &self,
+        key: TablesKey,
+        server_id: u32,
+        schema: Option<&str>,
+    ) -> Result<Arc<Vec<TableInfo>>, ClientError> {
         let fresh = Arc::new(self.inner.tables(server_id, schema).await?);
         self.tables.insert(key, Arc::clone(&fresh)).await;
         Ok(fresh)
@@ -276,26 +286,26 @@ impl CachedBackend {
     /// the agent had fully captured. The request goes out with the schema id of the table's
     /// held column list as `known_schema`; an answer that leaves `columns` out gets the held
     /// list back, so callers always see the columns. On failure the schema's metadata is
-    /// dropped so the next query re-reads it.
+    /// dropped so the next query re-reads it. Shared, so a cache hit copies no rows.
     pub async fn flashback(
         &self,
         request: &FlashbackRequest,
-    ) -> Result<FlashbackResponse, ClientError> {
+    ) -> Result<Arc<FlashbackResponse>, ClientError> {
         let key = self
             .answers
             .as_ref()
             .and_then(|_| serde_json::to_string(request).ok());
         if let (Some(cache), Some(key)) = (&self.answers, &key) {
             if let Some(hit) = cache.get(key).await {
-                return Ok((*hit).clone());
+                return Ok(hit);
             }
         }
-        let result = self.flashback_with_columns(request).await;
+        let result = self.flashback_with_columns(request).await.map(Arc::new);
         match &result {
             Err(_) => self.invalidate(request.server_id, &request.schema).await,
             Ok(answer) if is_immutable(request, answer) => {
                 if let (Some(cache), Some(key)) = (&self.answers, key) {
-                    cache.insert(key, Arc::new(answer.clone())).await;
+                    cache.insert(key, Arc::clone(answer)).await;
                 }
             }
             Ok(_) => {}

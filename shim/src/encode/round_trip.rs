@@ -15,7 +15,8 @@ use mysql_common::Value as My;
 
 use super::column_definition;
 
-fn info(data_type: DataType, unsigned: bool, scale: u8) -> ColumnInfo {
+/// A nullable column `c` of `data_type`; also the binary encoder tests' column.
+pub(super) fn info(data_type: DataType, unsigned: bool, scale: u8) -> ColumnInfo {
     ColumnInfo {
         name: "c".into(),
         data_type,

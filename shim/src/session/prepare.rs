@@ -88,7 +88,7 @@ impl Session {
         if !tenant.config.allows(&schema) {
             return Ok(Vec::new());
         }
-        let backend = tenant.backend.clone();
+        let backend = &tenant.backend;
         let server_id = tenant.config.server_id;
         let lookup = backend.table(server_id, &schema, &query.table);
         let Ok(Some(table)) = self.until_disconnect(lookup).await? else {

@@ -159,7 +159,7 @@ impl Session {
     ) -> Result<(), Failure> {
         let (tenant, table) = self.read_target(query).await?;
         let server_id = tenant.config.server_id;
-        let backend = tenant.backend.clone();
+        let backend = &tenant.backend;
         let as_of_us = self.as_of_us(query)?;
         let plan = plan_flashback(query, &table, server_id, as_of_us)?;
         tracing::debug!(request = ?plan.request, "flashback");
@@ -167,7 +167,7 @@ impl Session {
             .until_disconnect(backend.flashback(&plan.request))
             .await?
             .map_err(|e: ClientError| mysql_error(&e))?;
-        self.send_flashback(&plan, &table.primary_key, response, format)
+        self.send_flashback(&plan, &table.primary_key, &response, format)
             .await
             .map_err(|_| Failure::Disconnected)
     }
@@ -176,7 +176,7 @@ impl Session {
         &mut self,
         plan: &FlashbackPlan,
         primary_key: &[String],
-        response: FlashbackResponse,
+        response: &FlashbackResponse,
         format: RowFormat,
     ) -> Result<(), Failure> {
         let columns = &response.columns;

@@ -128,14 +128,16 @@ pub fn evaluate(expr: &SqlExpr, row: &Row<'_>) -> Result<Val, MysqlError> {
 /// row, `TABLE_NAME` on a joined row, whose columns are `<qualifier>.<column>`; the first
 /// table's wins, where MySQL would call the name ambiguous).
 fn column(name: &str, row: &Row<'_>) -> Result<Val, MysqlError> {
-    let base = |n: &str| n.rsplit('.').next().unwrap_or(n).to_owned();
+    fn base(n: &str) -> &str {
+        n.rsplit('.').next().unwrap_or(n)
+    }
     let qualified = |n: &str| n.contains('.');
     row.columns
         .iter()
         .position(|c| c.eq_ignore_ascii_case(name))
         .or_else(|| {
             row.columns.iter().position(|c| {
-                qualified(c) != qualified(name) && base(c).eq_ignore_ascii_case(&base(name))
+                qualified(c) != qualified(name) && base(c).eq_ignore_ascii_case(base(name))
             })
         })
         .and_then(|i| row.values.get(i).cloned())

@@ -13,21 +13,7 @@ use mysql_common::Value as My;
 
 use super::write_row;
 use crate::encode::column_definition;
-
-fn info(data_type: DataType, unsigned: bool, scale: u8) -> ColumnInfo {
-    ColumnInfo {
-        name: "c".into(),
-        data_type,
-        column_type: data_type.sql_name().into(),
-        unsigned,
-        nullable: true,
-        length: 0,
-        scale,
-        charset: None,
-        collation_id: None,
-        elements: Vec::new(),
-    }
-}
+use crate::encode::round_trip::info;
 
 /// Encodes `cells` as one row and decodes it with mysql_common (`Binary`, server side).
 fn round_trip(cells: &[(Value, ColumnInfo)]) -> Vec<My> {
