@@ -8,19 +8,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+apt=()
 if [[ ! -x /usr/sbin/mariadbd ]] || ! command -v mariadb-install-db >/dev/null \
   || ! command -v mariadb >/dev/null; then
-  echo "==> installing mariadb-server and mariadb-client with apt"
-  SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-  $SUDO apt-get update -q
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-server mariadb-client
+  apt+=(mariadb-server mariadb-client)
 fi
 # myloader (Debian's mydumper package) loads the mydumper-format exports and dumps in the tests.
-if ! command -v myloader >/dev/null; then
-  echo "==> installing mydumper with apt"
+command -v myloader >/dev/null || apt+=(mydumper)
+if ((${#apt[@]})); then
+  echo "==> installing ${apt[*]} with apt"
   SUDO=; [[ $(id -u) -eq 0 ]] || SUDO=sudo
   $SUDO apt-get update -q
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q mydumper
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt[@]}"
 fi
 # The archive tests run rotation against moto's S3-protocol server (pip, only if missing).
 if ! command -v moto_server >/dev/null; then

@@ -105,6 +105,18 @@ impl AgentCore {
         crate::process::tail_file(&self.dir.path().join("agent.log"), lines)
     }
 
+    /// Runs `agent-core --config <agent.yaml> <args>` (a subcommand against this agent); its
+    /// stdout on success, otherwise the error of [`run_agent_cli`] with the agent's log tail.
+    pub async fn cli(&self, args: &[&str]) -> Result<String> {
+        let config = self.config_path();
+        let config = config.to_str().context("agent.yaml path is not UTF-8")?;
+        let mut full = vec!["--config", config];
+        full.extend_from_slice(args);
+        run_agent_cli(&full)
+            .await
+            .with_context(|| format!("agent log:\n{}", self.log_tail(20)))
+    }
+
     /// `GET /health`.
     pub async fn health(&self) -> Result<HealthResponse> {
         Ok(self.client.health().await?)
@@ -203,6 +215,26 @@ impl AgentCore {
             }
         }
     }
+}
+
+/// Runs `agent-core <args>` to completion (`NO_COLOR=1`); its stdout on success, otherwise an
+/// error with the arguments, the exit status and stderr.
+pub async fn run_agent_cli(args: &[&str]) -> Result<String> {
+    let bin = crate::workspace_binary(AGENT_BIN)?;
+    let out = tokio::process::Command::new(&bin)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .with_context(|| format!("running {}", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "agent-core {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
 }
 
 /// The source's current time, µs since the Unix epoch (`UNIX_TIMESTAMP(NOW(6))`).

@@ -118,7 +118,7 @@ async fn scenario(target: Target) -> Result<()> {
             let sum = |k: &str| first[k].as_u64().unwrap_or(0) + rest[k].as_u64().unwrap_or(0);
             serde_json::json!({ "events": sum("events"), "bytes": sum("bytes"), "files": files })
         }
-        Target::S3(_) => rotate_with_cli(&agent)?,
+        Target::S3(_) => rotate_with_cli(&agent).await?,
     };
     let files = report["files"].as_array().context("report.files")?.clone();
     let events = report["events"].as_u64().context("report.events")?;
@@ -312,19 +312,11 @@ async fn rotate(agent: &AgentCore, age: &str) -> Result<Json> {
 
 /// `agent-core archive --config agent.yaml --older-than 0s` against the running agent; the files
 /// as the catalog (`<data_dir>/archive-catalog.json`) lists them, with their totals.
-fn rotate_with_cli(agent: &AgentCore) -> Result<Json> {
-    let out = Command::new(integration::workspace_binary("agent-core")?)
-        .arg("archive")
-        .arg("--config")
-        .arg(agent.config_path())
-        .args(["--older-than", "0s"])
-        .output()?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
+async fn rotate_with_cli(agent: &AgentCore) -> Result<Json> {
+    let stdout = agent.cli(&["archive", "--older-than", "0s"]).await?;
     ensure!(
-        out.status.success() && stdout.contains(" events, "),
-        "agent-core archive failed ({}): {stdout} {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        stdout.contains(" events, "),
+        "agent-core archive printed no totals: {stdout}"
     );
     let catalog: Json = serde_json::from_slice(&std::fs::read(
         agent.data_dir().join("archive-catalog.json"),

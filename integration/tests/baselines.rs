@@ -344,26 +344,6 @@ async fn check_same(real: &mut Conn, shim: &mut Conn, table: &str, at: &str) -> 
     expect_rows(shim, &sql, Some(&want_names), &want, &what).await
 }
 
-/// Runs an `agent-core` subcommand against the running agent; returns its stdout.
-async fn agent_cli(agent: &AgentCore, args: &[&str]) -> Result<String> {
-    let bin = integration::workspace_binary("agent-core")?;
-    let config = agent.config_path();
-    let out = tokio::process::Command::new(bin)
-        .arg("--config")
-        .arg(&config)
-        .args(args)
-        .output()
-        .await
-        .context("running agent-core")?;
-    ensure!(
-        out.status.success(),
-        "agent-core {args:?} failed: {}\nagent log:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        agent.log_tail(20)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// The newest `manifest.json` of `shop.<table>`.
 fn newest_manifest(data_dir: &std::path::Path, table: &str) -> Result<serde_json::Value> {
     let dir = data_dir.join("baselines/1/shop").join(table);
@@ -635,7 +615,9 @@ async fn mydumper_dump_becomes_a_baseline() -> Result<()> {
     wait_caught_up_strict(&agent, &db).await?;
 
     let dir = dump.path().to_string_lossy().into_owned();
-    let printed = agent_cli(&agent, &["import-mydumper", "--source", "1", "--dir", &dir]).await?;
+    let printed = agent
+        .cli(&["import-mydumper", "--source", "1", "--dir", &dir])
+        .await?;
     ensure!(
         printed
             .lines()
@@ -663,11 +645,9 @@ async fn rename_after_baseline_follows_the_table() -> Result<()> {
     } = Stack::start().await?;
     step(&db, &["UPDATE shop.items SET qty = qty + 1 WHERE id = 1"]).await?;
     wait_caught_up_strict(&agent, &db).await?;
-    agent_cli(
-        &agent,
-        &["baseline", "--source", "1", "--tables", "shop.items"],
-    )
-    .await?;
+    agent
+        .cli(&["baseline", "--source", "1", "--tables", "shop.items"])
+        .await?;
     let before_rename = step(&db, &["UPDATE shop.items SET qty = 0 WHERE id = 2"]).await?;
     let mut admin = db.admin_conn().await?;
     admin

@@ -16,10 +16,10 @@ use agent_api::recover::RecoverRequest;
 use agent_api::time::format_unix_micros;
 use agent_api::{ClientError, ErrorCode};
 use anyhow::{bail, ensure, Context, Result};
-use integration::agent::source_now_us;
+use integration::agent::{run_agent_cli, source_now_us};
 use integration::canon::{diff_rows, query_canon, CanonRow};
 use integration::history::{instant_after, wait_caught_up_strict, SyntheticClock};
-use integration::{mariadb_cli, workspace_binary, AgentCore, MariaDb};
+use integration::{mariadb_cli, AgentCore, MariaDb};
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
@@ -147,26 +147,7 @@ async fn recover_cli(
         to,
     ];
     args.extend_from_slice(extra);
-    agent_core(&args).await
-}
-
-/// Runs `agent-core <args>`; stdout on success, the error (with stderr) otherwise.
-async fn agent_core(args: &[&str]) -> Result<String> {
-    let bin = workspace_binary("agent-core")?;
-    let out = tokio::process::Command::new(&bin)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .with_context(|| format!("running {}", bin.display()))?;
-    if !out.status.success() {
-        bail!(
-            "agent-core {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8(out.stdout)?)
+    run_agent_cli(&args).await
 }
 
 /// Fails with the differing cells unless `got` equals `want`.
@@ -384,7 +365,7 @@ async fn export_loads_into_a_fresh_database_as_the_table_was() -> Result<()> {
         let config = config.clone();
         let as_of = as_of.clone();
         async move {
-            agent_core(&[
+            run_agent_cli(&[
                 "export",
                 "--config",
                 path_str(&config)?,
