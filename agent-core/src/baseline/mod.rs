@@ -24,7 +24,10 @@ pub mod source_schema;
 pub mod take;
 pub mod writer;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -151,9 +154,56 @@ impl Baseline {
     }
 }
 
+/// Bumped after this process publishes or prunes a baseline: [`list`] answers from its cache
+/// while the generation it read at is current, so a read does not go to disk for every query.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// `(data_dir, server_id, schema, table)` → the [`GENERATION`] read at and [`list`]'s answer.
+type Listed = HashMap<(PathBuf, u32, String, String), (u64, Vec<Baseline>)>;
+
+/// [`list`]'s answers.
+static LISTED: Mutex<Option<Listed>> = Mutex::new(None);
+
+/// Marks every cached [`list`] answer stale (a baseline was published or removed).
+pub(crate) fn changed() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
 /// Every complete baseline of a table (those with a `manifest.json`), oldest seq first. The table
-/// name matches case-insensitively when no directory has the exact name.
+/// name matches case-insensitively when no directory has the exact name. Answers from memory
+/// until this process publishes or prunes a baseline.
 pub fn list(
+    data_dir: &Path,
+    server_id: u32,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<Baseline>, BaselineError> {
+    let key = (
+        data_dir.to_path_buf(),
+        server_id,
+        schema.to_owned(),
+        table.to_owned(),
+    );
+    let generation = GENERATION.load(Ordering::SeqCst);
+    if let Some((_, l)) = LISTED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .and_then(|m| m.get(&key))
+        .filter(|(g, _)| *g == generation)
+    {
+        return Ok(l.clone());
+    }
+    let listed = list_from_disk(data_dir, server_id, schema, table)?;
+    LISTED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(key, (generation, listed.clone()));
+    Ok(listed)
+}
+
+fn list_from_disk(
     data_dir: &Path,
     server_id: u32,
     schema: &str,
@@ -257,7 +307,9 @@ pub fn prune(
     let mut removed = Vec::new();
     let cut = all.len().saturating_sub(keep.max(1));
     for b in &all[..cut] {
-        std::fs::remove_dir_all(&b.dir).map_err(|e| BaselineError::io(&b.dir, e))?;
+        let gone = std::fs::remove_dir_all(&b.dir);
+        changed();
+        gone.map_err(|e| BaselineError::io(&b.dir, e))?;
         removed.push(b.manifest.id.clone());
     }
     if let (Some(newest), Some(dir)) = (

@@ -163,7 +163,9 @@ impl Closed {
         let tmp = dir.join("manifest.json.tmp");
         write_synced(&tmp, &json)?;
         let path = dir.join("manifest.json");
-        std::fs::rename(&tmp, &path).map_err(|e| BaselineError::io(&path, e))?;
+        let renamed = std::fs::rename(&tmp, &path);
+        super::changed();
+        renamed.map_err(|e| BaselineError::io(&path, e))?;
         if let Ok(d) = File::open(&dir) {
             let _ = d.sync_all();
         }

@@ -185,18 +185,26 @@ fn only_a_baseline_knows(
         && !app.index.knows_table(server_id, schema, table)
 }
 
-/// For a table the index does not know: the seq visible at `as_of_us` (µs since the Unix epoch)
-/// and the newest baseline under exactly this name at or before it, if any.
-fn baseline_by_name(
+/// For a table the index does not know (`err` is [`resolve_time`]'s failure for it): the seq
+/// visible at `as_of_us` (µs since the Unix epoch) and the newest baseline under exactly this
+/// name at or before it. Any other failure returns `err`; no such baseline, the error of
+/// [`unseen_uncovered`].
+async fn baseline_by_name(
     app: &App,
     server_id: u32,
     schema: &str,
     table: &str,
     as_of_us: i64,
-) -> Result<(u64, Option<Baseline>), ApiError> {
+    err: ApiError,
+) -> Result<(u64, Baseline), ApiError> {
+    if !only_a_baseline_knows(app, server_id, schema, table, &err) {
+        return Err(err);
+    }
     let seq_max = app.index.seq_at(server_id, as_of_us)?;
-    let found = usable_baseline(app, server_id, schema, table, None, None, seq_max)?;
-    Ok((seq_max, found))
+    match usable_baseline(app, server_id, schema, table, None, None, seq_max)? {
+        Some(b) => Ok((seq_max, b)),
+        None => Err(unseen_uncovered(app, server_id, schema, table, as_of_us, err).await),
+    }
 }
 
 /// What a read of a table the index knows stands on at `seq_max`, besides the index itself.
@@ -368,22 +376,15 @@ pub(crate) async fn flashback_from_baseline_only(
     req: &FlashbackRequest,
     err: ApiError,
 ) -> Result<FlashbackResponse, ApiError> {
-    if !only_a_baseline_knows(app, req.server_id, &req.schema, &req.table, &err) {
-        return Err(err);
-    }
-    let (seq_max, found) =
-        baseline_by_name(app, req.server_id, &req.schema, &req.table, req.as_of_us)?;
-    let Some(b) = found else {
-        return Err(unseen_uncovered(
-            app,
-            req.server_id,
-            &req.schema,
-            &req.table,
-            req.as_of_us,
-            err,
-        )
-        .await);
-    };
+    let (seq_max, b) = baseline_by_name(
+        app,
+        req.server_id,
+        &req.schema,
+        &req.table,
+        req.as_of_us,
+        err,
+    )
+    .await?;
     let out = b.manifest.table_schema.clone();
     let pk_cols: Vec<&ColumnDef> = out.pk.iter().map(|&i| &out.columns[i]).collect();
     let rows = match &req.key {
@@ -436,20 +437,10 @@ async fn plan(app: &App, req: &SnapshotRequest) -> Result<Plan, ApiError> {
     let (entry, seq_max) =
         match resolve_time(app, req.server_id, &req.schema, &req.table, req.as_of_us).await {
             Ok(found) => found,
-            Err(e) if only_a_baseline_knows(app, req.server_id, &req.schema, &req.table, &e) => {
-                let (seq_max, found) =
-                    baseline_by_name(app, req.server_id, &req.schema, &req.table, req.as_of_us)?;
-                let Some(b) = found else {
-                    return Err(unseen_uncovered(
-                        app,
-                        req.server_id,
-                        &req.schema,
-                        &req.table,
-                        req.as_of_us,
-                        e,
-                    )
-                    .await);
-                };
+            Err(e) => {
+                let (seq_max, b) =
+                    baseline_by_name(app, req.server_id, &req.schema, &req.table, req.as_of_us, e)
+                        .await?;
                 let out = Arc::new(b.manifest.table_schema.clone());
                 return Ok(Plan {
                     entry: None,
@@ -462,7 +453,6 @@ async fn plan(app: &App, req: &SnapshotRequest) -> Result<Plan, ApiError> {
                     },
                 });
             }
-            Err(e) => return Err(e),
         };
     let out = entry.version_at(seq_max).1.clone();
     let Coverage {
