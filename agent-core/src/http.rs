@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use agent_api::catalog::{TablesQuery, TablesResponse};
 use agent_api::diff::DiffRequest;
-use agent_api::flashback::FlashbackRequest;
+use agent_api::flashback::{FlashbackRequest, FlashbackResponse};
 use agent_api::health::HealthResponse;
 use agent_api::recover::RecoverRequest;
 use agent_api::snapshot::SnapshotRequest;
-use agent_api::{ErrorBody, ErrorCode};
+use agent_api::{wire, ErrorBody, ErrorCode};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -73,6 +73,40 @@ fn json_body<T: serde::Serialize>(value: &T) -> Response {
             ApiError::new(ErrorCode::Internal, format!("encoding the answer: {e}")).into_response()
         }
     }
+}
+
+/// True when the request's `Accept` names the binary row form ([`agent_api::wire`]).
+fn accepts_rows(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.split(';').next().map(str::trim) == Some(wire::ROWS_MEDIA_TYPE))
+}
+
+/// A flashback answer in the binary row form: the answer's JSON without rows, `\n`, row records.
+fn rows_body(mut resp: FlashbackResponse) -> Response {
+    let rows = std::mem::take(&mut resp.rows);
+    let mut bytes = match serde_json::to_vec(&resp) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return ApiError::new(ErrorCode::Internal, format!("encoding the answer: {e}"))
+                .into_response();
+        }
+    };
+    bytes.push(b'\n');
+    for row in &rows {
+        wire::put_row(&mut bytes, row);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static(wire::ROWS_MEDIA_TYPE),
+        )],
+        bytes,
+    )
+        .into_response()
 }
 
 fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -159,8 +193,11 @@ async fn flashback(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: FlashbackRequest = authorized_request(&app, &headers, &body, "flashback")?;
-    let span = info_span!("flashback", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table), as_of_us = req.as_of_us);
+    let span = info_span!("flashback", server_id = req.server_id, schema = %req.schema, table = %req.table, as_of_us = req.as_of_us);
     let resp = reconstruct::flashback(&app, &req).instrument(span).await?;
+    if accepts_rows(&headers) {
+        return Ok(rows_body(resp));
+    }
     Ok(json_body(&resp))
 }
 
@@ -181,8 +218,10 @@ async fn snapshot(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: SnapshotRequest = authorized_request(&app, &headers, &body, "snapshot")?;
-    let span = info_span!("snapshot", server_id = req.server_id, table = %format!("{}.{}", req.schema, req.table));
-    let rx = reconstruct::snapshot(app.clone(), &req)
+    let span =
+        info_span!("snapshot", server_id = req.server_id, schema = %req.schema, table = %req.table);
+    let binary = accepts_rows(&headers);
+    let rx = reconstruct::snapshot(app.clone(), &req, binary)
         .instrument(span)
         .await?;
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
@@ -193,7 +232,11 @@ async fn snapshot(
     let mut resp = axum::body::Body::from_stream(stream).into_response();
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/x-ndjson"),
+        axum::http::HeaderValue::from_static(if binary {
+            wire::ROWS_MEDIA_TYPE
+        } else {
+            "application/x-ndjson"
+        }),
     );
     Ok(resp)
 }

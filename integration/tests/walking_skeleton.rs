@@ -6,7 +6,8 @@
 
 mod common;
 
-use agent_api::flashback::{FlashbackRequest, KeyPredicate};
+use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyPredicate};
+use agent_api::snapshot::{SnapshotEnd, SnapshotHeader, SnapshotLine, SnapshotRequest};
 use anyhow::{ensure, Context, Result};
 use common::{
     apply, expected_tsv, history, normalize_agent_row, text_cells, Order, Recorded, COLUMNS,
@@ -40,6 +41,7 @@ async fn agent_started_mid_history() -> Result<()> {
     }
     agent.wait_caught_up(&db).await.context("live capture")?;
     explain(verify_agent(&agent, &recorded).await, &agent, None)?;
+    explain(verify_snapshot_forms(&agent, &recorded).await, &agent, None)?;
     verify(&db, &agent, &recorded).await
 }
 
@@ -89,6 +91,14 @@ async fn verify_agent(agent: &AgentCore, recorded: &[Recorded]) -> Result<()> {
             .flashback(&request)
             .await
             .with_context(|| format!("POST /v1/flashback as of {} ({})", rec.at, rec.step))?;
+        let json = flashback_as_json(agent, &request).await?;
+        ensure!(
+            json.rows == answer.rows && json.seq == answer.seq,
+            "as of {}: the JSON form says {:?}, the binary form {:?}",
+            rec.at,
+            json.rows,
+            answer.rows
+        );
         let got: Vec<_> = answer.rows.into_iter().map(normalize_agent_row).collect();
         let want: Vec<_> = rec.row42.iter().map(Order::agent_values).collect();
         ensure!(
@@ -96,6 +106,102 @@ async fn verify_agent(agent: &AgentCore, recorded: &[Recorded]) -> Result<()> {
             "agent-core as of {} ({}): got {got:?}, want {want:?}",
             rec.at,
             rec.step
+        );
+    }
+    Ok(())
+}
+
+/// `POST /v1/flashback` without `Accept`, as a client that predates the binary row form: the
+/// answer must be the JSON document.
+async fn flashback_as_json(
+    agent: &AgentCore,
+    request: &FlashbackRequest,
+) -> Result<FlashbackResponse> {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/flashback", agent.url()))
+        .bearer_auth(agent.token())
+        .json(request)
+        .send()
+        .await?
+        .error_for_status()?;
+    let content_type = resp.headers().get("content-type").cloned();
+    ensure!(
+        content_type.as_ref().and_then(|v| v.to_str().ok()) == Some("application/json"),
+        "flashback without Accept answered {content_type:?}"
+    );
+    Ok(resp.json().await?)
+}
+
+/// The whole table at every recorded time in both row forms of `/v1/snapshot`: the client's
+/// binary records and the NDJSON lines a client without `Accept` gets are the same rows, and the
+/// binary form is what the client was answered in.
+async fn verify_snapshot_forms(agent: &AgentCore, recorded: &[Recorded]) -> Result<()> {
+    for rec in recorded {
+        let at: agent_api::value::DateTime = rec.at.parse().context("recorded time")?;
+        let request = SnapshotRequest {
+            server_id: 1,
+            schema: "shop".to_owned(),
+            table: "orders".to_owned(),
+            as_of_us: agent_api::time::unix_micros_from_datetime(&at),
+            key: None,
+        };
+        let mut stream = agent.client().snapshot(&request).await?;
+        let mut binary = Vec::new();
+        while let Some(row) = stream.next_row().await? {
+            binary.push(row);
+        }
+        let http = reqwest::Client::new();
+        let url = format!("{}/v1/snapshot", agent.url());
+        let asked = http
+            .post(&url)
+            .bearer_auth(agent.token())
+            .header("accept", agent_api::wire::ROWS_MEDIA_TYPE)
+            .json(&request)
+            .send()
+            .await?
+            .error_for_status()?;
+        ensure!(
+            asked
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                == Some(agent_api::wire::ROWS_MEDIA_TYPE),
+            "snapshot with Accept answered {:?}",
+            asked.headers().get("content-type")
+        );
+        let body = http
+            .post(&url)
+            .bearer_auth(agent.token())
+            .json(&request)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let mut lines = body.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+        let _header: SnapshotHeader = serde_json::from_slice(lines.next().context("header")?)?;
+        let mut json = Vec::new();
+        for line in lines {
+            match SnapshotLine::parse(line)? {
+                SnapshotLine::Row(row) => json.push(row),
+                SnapshotLine::End(SnapshotEnd::End { rows }) => {
+                    ensure!(rows as usize == json.len(), "trailer says {rows} rows")
+                }
+                SnapshotLine::End(SnapshotEnd::Error(e)) => anyhow::bail!("snapshot failed: {e:?}"),
+            }
+        }
+        ensure!(
+            json == binary,
+            "as of {}: NDJSON rows {json:?}, binary rows {binary:?}",
+            rec.at
+        );
+        ensure!(
+            binary
+                .iter()
+                .any(|row| row.first() == Some(&agent_api::Value::Int(42)))
+                == rec.row42.is_some(),
+            "as of {}: key 42 in the snapshot disagrees with the history",
+            rec.at
         );
     }
     Ok(())

@@ -14,6 +14,7 @@ use crate::health::HealthResponse;
 use crate::recover::{RecoverRequest, RecoverResponse};
 use crate::snapshot::{SnapshotEnd, SnapshotHeader, SnapshotLine, SnapshotRequest};
 use crate::value::Value;
+use crate::wire::{self, Record, WireError, ROWS_MEDIA_TYPE};
 
 /// Why a call to the agent failed, in the classes the shim's error contract distinguishes.
 #[derive(Debug, thiserror::Error)]
@@ -112,11 +113,41 @@ impl AgentClient {
     }
 
     /// `POST /v1/flashback`.
+    ///
+    /// Asks for the binary row form ([`crate::wire`]) and reads whichever form the agent answers.
     pub async fn flashback(
         &self,
         request: &FlashbackRequest,
     ) -> Result<FlashbackResponse, ClientError> {
-        self.post(self.flashback_url.clone(), request).await
+        let req = self
+            .post_request(self.flashback_url.clone(), request)?
+            .header(reqwest::header::ACCEPT, ROWS_MEDIA_TYPE);
+        let resp = self.start(req).await?;
+        let binary = is_rows_media_type(&resp);
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
+        if !binary {
+            return decode_answer(&body);
+        }
+        let header_end = body
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(|| ClientError::Decode("binary flashback answer without header".into()))?;
+        let mut answer: FlashbackResponse = decode_answer(&body[..header_end])?;
+        let mut records = &body[header_end + 1..];
+        while !records.is_empty() {
+            match wire::take_record(&mut records).map_err(decode_error)? {
+                Record::Row(row) => answer.rows.push(row),
+                Record::End(_) => {
+                    return Err(ClientError::Decode(
+                        "unexpected end record in a flashback answer".into(),
+                    ));
+                }
+            }
+        }
+        Ok(answer)
     }
 
     /// `POST /v1/diff`.
@@ -155,13 +186,17 @@ impl AgentClient {
 
     /// `POST /v1/snapshot`: returns once the header line arrived; rows follow from
     /// [`SnapshotStream::next_row`] as the agent produces them (bounded memory on both sides).
+    /// Asks for the binary row form ([`crate::wire`]) and reads whichever form the agent answers.
     pub async fn snapshot(&self, request: &SnapshotRequest) -> Result<SnapshotStream, ClientError> {
-        let resp = self
-            .start(self.post_request(self.url("/v1/snapshot"), request)?)
-            .await?;
-        let mut lines = LineReader {
+        let req = self
+            .post_request(self.url("/v1/snapshot"), request)?
+            .header(reqwest::header::ACCEPT, ROWS_MEDIA_TYPE);
+        let resp = self.start(req).await?;
+        let binary = is_rows_media_type(&resp);
+        let mut lines = BodyReader {
             resp,
             buf: Vec::new(),
+            start: 0,
         };
         let line = lines.next_line().await?.ok_or_else(|| {
             ClientError::Unreachable("snapshot stream ended before its header".into())
@@ -175,6 +210,7 @@ impl AgentClient {
             serde_json::from_slice(&line).map_err(|e| ClientError::Decode(e.to_string()))?;
         Ok(SnapshotStream {
             lines,
+            binary,
             header,
             done: false,
             rows: 0,
@@ -254,20 +290,28 @@ impl AgentClient {
     }
 }
 
-/// A whole-table answer arriving row by row (see [`crate::snapshot`] for the framing).
+/// A whole-table answer arriving row by row (see [`crate::snapshot`] and [`crate::wire`] for the
+/// framings).
 #[derive(Debug)]
 pub struct SnapshotStream {
-    lines: LineReader,
+    lines: BodyReader,
+    /// Rows come as [`crate::wire`] records instead of JSON lines.
+    binary: bool,
     header: SnapshotHeader,
     done: bool,
     rows: u64,
 }
 
-/// Splits a streamed body into `\n`-terminated lines.
+/// Reads a streamed body in pieces: `\n`-terminated lines or binary records.
+///
+/// Bytes not yet consumed are `buf[start..]`; consumed bytes are dropped only when the buffer is
+/// refilled, so taking a line or record never moves the rest of a chunk (a chunk holds thousands
+/// of rows).
 #[derive(Debug)]
-struct LineReader {
+struct BodyReader {
     resp: reqwest::Response,
     buf: Vec<u8>,
+    start: usize,
 }
 
 impl SnapshotStream {
@@ -282,13 +326,33 @@ impl SnapshotStream {
         if self.done {
             return Ok(None);
         }
-        let Some(line) = self.lines.next_line().await? else {
+        let line = if self.binary {
+            match self.lines.next_record().await? {
+                None => None,
+                Some(OwnedRecord::Row(row)) => {
+                    self.rows += 1;
+                    return Ok(Some(row));
+                }
+                Some(OwnedRecord::End(json)) => Some(SnapshotLine::End(
+                    serde_json::from_slice(&json)
+                        .map_err(|e| ClientError::Decode(e.to_string()))?,
+                )),
+            }
+        } else {
+            match self.lines.next_line().await? {
+                None => None,
+                Some(line) => Some(
+                    SnapshotLine::parse(&line).map_err(|e| ClientError::Decode(e.to_string()))?,
+                ),
+            }
+        };
+        let Some(line) = line else {
             return Err(ClientError::Unreachable(format!(
                 "snapshot stream cut after {} rows",
                 self.rows
             )));
         };
-        match SnapshotLine::parse(&line).map_err(|e| ClientError::Decode(e.to_string()))? {
+        match line {
             SnapshotLine::Row(row) => {
                 self.rows += 1;
                 Ok(Some(row))
@@ -314,22 +378,83 @@ impl SnapshotStream {
     }
 }
 
-impl LineReader {
+impl BodyReader {
     /// The next `\n`-terminated line, `None` at the end of the body.
     async fn next_line(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
         loop {
-            if let Some(nl) = self.buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buf.drain(..=nl).take(nl).collect();
+            let pending = &self.buf[self.start..];
+            if let Some(nl) = pending.iter().position(|b| *b == b'\n') {
+                let line = pending[..nl].to_vec();
+                self.start += nl + 1;
                 return Ok(Some(line));
             }
-            match self.resp.chunk().await {
-                Ok(Some(chunk)) => self.buf.extend_from_slice(&chunk),
-                Ok(None) if self.buf.is_empty() => return Ok(None),
-                Ok(None) => return Ok(Some(std::mem::take(&mut self.buf))),
-                Err(e) => return Err(ClientError::Unreachable(error_chain(&e))),
+            if !self.fill().await? {
+                let rest = self.buf.split_off(self.start);
+                self.start = 0;
+                return Ok((!rest.is_empty()).then_some(rest));
             }
         }
     }
+
+    /// The next binary record (owned), `None` at the end of the body. Bytes left over at the
+    /// end that do not make a whole record are an error.
+    async fn next_record(&mut self) -> Result<Option<OwnedRecord>, ClientError> {
+        loop {
+            let mut pending = &self.buf[self.start..];
+            let before = pending.len();
+            match wire::take_record(&mut pending) {
+                Ok(record) => {
+                    self.start += before - pending.len();
+                    return Ok(Some(match record {
+                        Record::Row(row) => OwnedRecord::Row(row),
+                        Record::End(json) => OwnedRecord::End(json.to_vec()),
+                    }));
+                }
+                Err(WireError::Incomplete) => {}
+                Err(e) => return Err(decode_error(e)),
+            }
+            if !self.fill().await? {
+                if self.start == self.buf.len() {
+                    return Ok(None);
+                }
+                return Err(ClientError::Unreachable(
+                    "snapshot stream cut inside a row".into(),
+                ));
+            }
+        }
+    }
+
+    /// Appends the next chunk after dropping consumed bytes; false at the end of the body.
+    async fn fill(&mut self) -> Result<bool, ClientError> {
+        match self.resp.chunk().await {
+            Ok(Some(chunk)) => {
+                self.buf.drain(..self.start);
+                self.start = 0;
+                self.buf.extend_from_slice(&chunk);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(ClientError::Unreachable(error_chain(&e))),
+        }
+    }
+}
+
+/// A [`Record`] that outlives the buffer it was read from.
+#[derive(Debug)]
+enum OwnedRecord {
+    Row(Vec<Value>),
+    End(Vec<u8>),
+}
+
+/// True when the answer's `Content-Type` is [`ROWS_MEDIA_TYPE`].
+fn is_rows_media_type(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == ROWS_MEDIA_TYPE.as_bytes())
+}
+
+fn decode_error(e: WireError) -> ClientError {
+    ClientError::Decode(e.to_string())
 }
 
 /// A 2xx body as `R`, or the `{ "success": false, ... }` failure it holds instead.

@@ -19,6 +19,9 @@
 //! | POST | `/v1/baselines/import` | [`baseline::ImportRequest`] | [`baseline::BaselineResponse`] |
 //! | POST | `/v1/archive/rotate` | [`archive::RotateRequest`] | [`archive::RotationReport`] |
 //!
+//! `/v1/flashback` and `/v1/snapshot` answer rows in a compact binary form instead of JSON when the
+//! request says `Accept: application/x-dbtrail-rows` ([`wire`]).
+//!
 //! Failures answer `{ "success": false, "error": { "code": ..., "message": ... } }`
 //! ([`error::ErrorBody`]) with a 4xx status for request problems and 5xx for agent faults.
 
@@ -34,6 +37,7 @@ pub mod recover;
 pub mod snapshot;
 pub mod time;
 pub mod value;
+pub mod wire;
 
 pub use client::{AgentClient, ClientError, SnapshotStream};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

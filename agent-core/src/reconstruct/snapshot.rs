@@ -558,14 +558,16 @@ async fn unseen_uncovered(
 }
 
 /// Starts `POST /v1/snapshot`: checks the request and coverage, then scans on a blocking thread.
-/// Returns the receiving end of the NDJSON body (header line, row lines, trailer line); the scan
-/// stops as soon as the receiver is dropped (client gone).
+/// Returns the receiving end of the body (header line, then row lines and a trailer line as NDJSON,
+/// or row and end records of [`agent_api::wire`] when `binary`), in chunks of about 64 KiB; the
+/// scan stops as soon as the receiver is dropped (client gone).
 ///
 /// Errors: `CoverageGap` when neither the index alone nor a baseline at or before the instant
 /// plus the index holds the whole table (the message gives the `agent-core baseline` command).
 pub async fn snapshot(
     app: Arc<App>,
     req: &SnapshotRequest,
+    binary: bool,
 ) -> Result<mpsc::Receiver<Vec<u8>>, ApiError> {
     let plan = plan(&app, req).await?;
     let out = plan.out.clone();
@@ -600,10 +602,14 @@ pub async fn snapshot(
         let mut rows = 0u64;
         let mut client_gone = false;
         let emit = |row: Vec<Value>| {
-            if serde_json::to_writer(&mut buf, &row).is_err() {
-                return false;
+            if binary {
+                agent_api::wire::put_row(&mut buf, &row);
+            } else {
+                if serde_json::to_writer(&mut buf, &row).is_err() {
+                    return false;
+                }
+                buf.push(b'\n');
             }
-            buf.push(b'\n');
             rows += 1;
             if buf.len() >= CHUNK_BYTES && tx.blocking_send(std::mem::take(&mut buf)).is_err() {
                 client_gone = true;
@@ -635,8 +641,13 @@ pub async fn snapshot(
                 message: e.message,
             }),
         };
-        if serde_json::to_writer(&mut buf, &end).is_ok() {
-            buf.push(b'\n');
+        if let Ok(json) = serde_json::to_vec(&end) {
+            if binary {
+                agent_api::wire::put_end(&mut buf, &json);
+            } else {
+                buf.extend_from_slice(&json);
+                buf.push(b'\n');
+            }
         }
         let _ = tx.blocking_send(buf);
     });
