@@ -1,5 +1,6 @@
 //! `AgentClient`: the shim's HTTP(S) client for agent-core (reqwest on rustls with the ring provider).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION};
@@ -11,6 +12,7 @@ use crate::diff::{DiffRequest, DiffResponse};
 use crate::error::ErrorBody;
 use crate::flashback::{FlashbackRequest, FlashbackResponse};
 use crate::health::HealthResponse;
+use crate::plain_http::PlainPool;
 use crate::recover::{RecoverRequest, RecoverResponse};
 use crate::snapshot::{SnapshotEnd, SnapshotHeader, SnapshotLine, SnapshotRequest};
 use crate::value::Value;
@@ -54,6 +56,9 @@ pub struct AgentClient {
     /// `POST /v1/flashback`, parsed once: the point-query path would otherwise parse the URL text
     /// on every call (~17k instructions a query under callgrind).
     flashback_url: reqwest::Url,
+    /// Keep-alive connections for `/v1/flashback` when the agent is plain `http://`
+    /// ([`crate::plain_http`]); `https://` goes through reqwest.
+    plain: Option<Arc<PlainPool>>,
 }
 
 impl AgentClient {
@@ -83,11 +88,19 @@ impl AgentClient {
         let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| ClientError::Config("agent token is not a valid header value".into()))?;
         authorization.set_sensitive(true);
+        let plain = match (flashback_url.scheme(), flashback_url.host_str()) {
+            ("http", Some(host)) => {
+                let port = flashback_url.port_or_known_default().unwrap_or(80);
+                Some(Arc::new(PlainPool::new(&format!("{host}:{port}"))?))
+            }
+            _ => None,
+        };
         Ok(Self {
             http,
             base_url,
             authorization,
             flashback_url,
+            plain,
         })
     }
 
@@ -119,6 +132,28 @@ impl AgentClient {
         &self,
         request: &FlashbackRequest,
     ) -> Result<FlashbackResponse, ClientError> {
+        if let Some(pool) = &self.plain {
+            let body =
+                serde_json::to_vec(request).map_err(|e| ClientError::Config(e.to_string()))?;
+            let answer = pool
+                .post(
+                    self.flashback_url.path(),
+                    &self.authorization,
+                    ROWS_MEDIA_TYPE,
+                    body,
+                )
+                .await?;
+            if !(200..300).contains(&answer.status) {
+                return Err(ClientError::Http {
+                    status: answer.status,
+                    body: serde_json::from_slice::<ErrorBody>(&answer.body).ok(),
+                });
+            }
+            let binary = answer
+                .content_type
+                .is_some_and(|v| v.as_bytes() == ROWS_MEDIA_TYPE.as_bytes());
+            return decode_flashback(binary, &answer.body);
+        }
         let req = self
             .post_request(self.flashback_url.clone(), request)?
             .header(reqwest::header::ACCEPT, ROWS_MEDIA_TYPE);
@@ -128,26 +163,7 @@ impl AgentClient {
             .bytes()
             .await
             .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
-        if !binary {
-            return decode_answer(&body);
-        }
-        let header_end = body
-            .iter()
-            .position(|b| *b == b'\n')
-            .ok_or_else(|| ClientError::Decode("binary flashback answer without header".into()))?;
-        let mut answer: FlashbackResponse = decode_answer(&body[..header_end])?;
-        let mut records = &body[header_end + 1..];
-        while !records.is_empty() {
-            match wire::take_record(&mut records).map_err(decode_error)? {
-                Record::Row(row) => answer.rows.push(row),
-                Record::End(_) => {
-                    return Err(ClientError::Decode(
-                        "unexpected end record in a flashback answer".into(),
-                    ));
-                }
-            }
-        }
-        Ok(answer)
+        decode_flashback(binary, &body)
     }
 
     /// `POST /v1/diff`.
@@ -444,6 +460,30 @@ impl BodyReader {
 enum OwnedRecord {
     Row(Vec<Value>),
     End(Vec<u8>),
+}
+
+/// A 2xx flashback body in either form (JSON, or [`crate::wire`] when `binary`).
+fn decode_flashback(binary: bool, body: &[u8]) -> Result<FlashbackResponse, ClientError> {
+    if !binary {
+        return decode_answer(body);
+    }
+    let header_end = body
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or_else(|| ClientError::Decode("binary flashback answer without header".into()))?;
+    let mut answer: FlashbackResponse = decode_answer(&body[..header_end])?;
+    let mut records = &body[header_end + 1..];
+    while !records.is_empty() {
+        match wire::take_record(&mut records).map_err(decode_error)? {
+            Record::Row(row) => answer.rows.push(row),
+            Record::End(_) => {
+                return Err(ClientError::Decode(
+                    "unexpected end record in a flashback answer".into(),
+                ))
+            }
+        }
+    }
+    Ok(answer)
 }
 
 /// True when the answer's `Content-Type` is [`ROWS_MEDIA_TYPE`].

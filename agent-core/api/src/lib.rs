@@ -33,6 +33,7 @@ pub mod diff;
 pub mod error;
 pub mod flashback;
 pub mod health;
+mod plain_http;
 pub mod recover;
 pub mod snapshot;
 pub mod time;
