@@ -57,6 +57,16 @@ impl SourceState {
             .clone()
     }
 
+    /// A copy of the holes in the captured history only (read per query: no copy of the
+    /// status strings, no allocation while there are none).
+    pub fn gaps(&self) -> Vec<crate::index::Gap> {
+        self.status
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .gaps
+            .clone()
+    }
+
     /// Applies `f` to the status.
     pub fn update(&self, f: impl FnOnce(&mut Status)) {
         f(&mut self.status.write().unwrap_or_else(|p| p.into_inner()));

@@ -252,7 +252,7 @@ pub(crate) fn coverage(
     let gaps = app
         .sources
         .get(&server_id)
-        .map(|s| s.status().gaps)
+        .map(|s| s.gaps())
         .unwrap_or_default();
     let gap = open_gap_with(&gaps, entry, seq_max, base.as_ref()).cloned();
     Ok(Coverage {
