@@ -110,9 +110,20 @@ impl Value {
     }
 }
 
+impl Date {
+    /// Appends `YYYY-MM-DD` (each field zero-padded to its width, never cut) to `out`.
+    pub fn write_text(&self, out: &mut Vec<u8>) {
+        put_padded(out, u32::from(self.year), 4);
+        out.push(b'-');
+        put_padded(out, u32::from(self.month), 2);
+        out.push(b'-');
+        put_padded(out, u32::from(self.day), 2);
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        write_via_bytes(f, |out| self.write_text(out))
     }
 }
 
@@ -134,18 +145,26 @@ impl FromStr for Date {
 impl Time {
     /// Text with exactly `fsp` (0..=6) fractional digits, e.g. `-01:02:03.50` for fsp 2.
     pub fn to_text(&self, fsp: u8) -> String {
-        let sign = if self.negative { "-" } else { "" };
-        let base = format!(
-            "{sign}{:02}:{:02}:{:02}",
-            self.hours, self.minutes, self.seconds
-        );
-        base + &fraction(self.micros, fsp)
+        text_of(|out| self.write_text(fsp, out))
+    }
+
+    /// Appends the [`Time::to_text`] form with `fsp` fractional digits to `out`.
+    pub fn write_text(&self, fsp: u8, out: &mut Vec<u8>) {
+        if self.negative {
+            out.push(b'-');
+        }
+        put_padded(out, self.hours, 2);
+        out.push(b':');
+        put_padded(out, u32::from(self.minutes), 2);
+        out.push(b':');
+        put_padded(out, u32::from(self.seconds), 2);
+        put_fraction(out, self.micros, fsp);
     }
 }
 
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_text(6))
+        write_via_bytes(f, |out| self.write_text(6, out))
     }
 }
 
@@ -174,20 +193,25 @@ impl FromStr for Time {
 impl DateTime {
     /// Text with exactly `fsp` (0..=6) fractional digits, e.g. `2026-04-27 09:11:59.120` for fsp 3.
     pub fn to_text(&self, fsp: u8) -> String {
-        format!(
-            "{} {:02}:{:02}:{:02}{}",
-            self.date,
-            self.hour,
-            self.minute,
-            self.second,
-            fraction(self.micros, fsp)
-        )
+        text_of(|out| self.write_text(fsp, out))
+    }
+
+    /// Appends the [`DateTime::to_text`] form with `fsp` fractional digits to `out`.
+    pub fn write_text(&self, fsp: u8, out: &mut Vec<u8>) {
+        self.date.write_text(out);
+        out.push(b' ');
+        put_padded(out, u32::from(self.hour), 2);
+        out.push(b':');
+        put_padded(out, u32::from(self.minute), 2);
+        out.push(b':');
+        put_padded(out, u32::from(self.second), 2);
+        put_fraction(out, self.micros, fsp);
     }
 }
 
 impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_text(6))
+        write_via_bytes(f, |out| self.write_text(6, out))
     }
 }
 
@@ -211,13 +235,43 @@ impl FromStr for DateTime {
     }
 }
 
-/// `.ffffff` truncated to `fsp` digits; empty for fsp 0.
-fn fraction(micros: u32, fsp: u8) -> String {
-    if fsp == 0 {
-        return String::new();
+/// Appends `n` in decimal, zero-padded on the left to at least `width` digits (a wider number
+/// keeps all its digits, as `{n:0width$}` does).
+fn put_padded(out: &mut Vec<u8>, mut n: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut start = digits.len();
+    while n > 0 || start == digits.len() {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
     }
-    let digits = format!("{micros:06}");
-    format!(".{}", &digits[..usize::from(fsp.min(6))])
+    let len = digits.len() - start;
+    out.extend(std::iter::repeat_n(b'0', width.saturating_sub(len)));
+    out.extend_from_slice(&digits[start..]);
+}
+
+/// Appends `.ffffff` (µs zero-padded to six digits) cut to `fsp` digits (at most 6); nothing
+/// for fsp 0.
+fn put_fraction(out: &mut Vec<u8>, micros: u32, fsp: u8) {
+    if fsp == 0 {
+        return;
+    }
+    out.push(b'.');
+    let at = out.len();
+    put_padded(out, micros, 6);
+    out.truncate(at + usize::from(fsp.min(6)));
+}
+
+/// The text a byte writer produces (the writers above emit ASCII only).
+fn text_of(write: impl FnOnce(&mut Vec<u8>)) -> String {
+    let mut out = Vec::with_capacity(32);
+    write(&mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `Display` through a byte writer (off the hot path: encoders call `write_text`).
+fn write_via_bytes(f: &mut fmt::Formatter<'_>, write: impl FnOnce(&mut Vec<u8>)) -> fmt::Result {
+    f.write_str(&text_of(write))
 }
 
 /// Splits `HH:MM:SS[.f{1,6}]` into the part before the dot and the fraction in µs.
@@ -310,6 +364,92 @@ mod tests {
         let dt: DateTime = "2026-04-27 09:11:59.000001".parse().unwrap();
         assert_eq!(dt.to_text(6), "2026-04-27 09:11:59.000001");
         assert_eq!(dt.to_text(0), "2026-04-27 09:11:59");
+    }
+
+    /// The `format!` forms the writers replaced, kept as the reference they must equal.
+    fn reference_time(t: &Time, fsp: u8) -> String {
+        let sign = if t.negative { "-" } else { "" };
+        let digits = format!("{:06}", t.micros);
+        let frac = match fsp {
+            0 => String::new(),
+            n => format!(".{}", &digits[..usize::from(n.min(6))]),
+        };
+        format!(
+            "{sign}{:02}:{:02}:{:02}{frac}",
+            t.hours, t.minutes, t.seconds
+        )
+    }
+
+    fn reference_datetime(dt: &DateTime, fsp: u8) -> String {
+        let d = dt.date;
+        let time = Time {
+            negative: false,
+            hours: u32::from(dt.hour),
+            minutes: dt.minute,
+            seconds: dt.second,
+            micros: dt.micros,
+        };
+        let date = format!("{:04}-{:02}-{:02}", d.year, d.month, d.day);
+        format!("{date} {}", reference_time(&time, fsp))
+    }
+
+    #[test]
+    fn writers_match_the_format_reference_at_every_fsp() {
+        let times = [
+            Time::default(),
+            "-838:59:59.999999".parse().unwrap(),
+            "838:59:59.000001".parse().unwrap(),
+            "-00:00:00.5".parse().unwrap(),
+            "-01:02:03.000120".parse().unwrap(),
+            "100:00:09".parse().unwrap(),
+        ];
+        let datetimes = [
+            DateTime::default(),
+            "0000-00-00 00:00:00".parse().unwrap(),
+            "0001-01-01 00:00:00.000001".parse().unwrap(),
+            "0099-12-31 23:59:59.999999".parse().unwrap(),
+            "2026-04-27 09:11:59.120000".parse().unwrap(),
+            "9999-12-31 23:59:59.5".parse().unwrap(),
+        ];
+        for fsp in 0..=7 {
+            for t in &times {
+                assert_eq!(t.to_text(fsp), reference_time(t, fsp), "{t:?} fsp {fsp}");
+            }
+            for dt in &datetimes {
+                assert_eq!(
+                    dt.to_text(fsp),
+                    reference_datetime(dt, fsp),
+                    "{dt:?} fsp {fsp}"
+                );
+            }
+        }
+        let t: Time = "-01:02:03.5".parse().unwrap();
+        assert_eq!(t.to_string(), "-01:02:03.500000");
+        let dt: DateTime = "0000-00-00 00:00:00".parse().unwrap();
+        assert_eq!(dt.to_string(), "0000-00-00 00:00:00.000000");
+        assert_eq!(Date::default().to_string(), "0000-00-00");
+    }
+
+    #[test]
+    fn writers_keep_every_digit_of_out_of_range_fields() {
+        let date = Date {
+            year: 65535,
+            month: 255,
+            day: 7,
+        };
+        assert_eq!(date.to_string(), "65535-255-07");
+        let time = Time {
+            negative: true,
+            hours: 123_456,
+            minutes: 5,
+            seconds: 60,
+            micros: 1_234_567,
+        };
+        assert_eq!(time.to_text(6), reference_time(&time, 6));
+        assert_eq!(time.to_text(3), "-123456:05:60.123");
+        let mut out = b"x".to_vec();
+        time.write_text(0, &mut out);
+        assert_eq!(out, b"x-123456:05:60");
     }
 
     #[test]
