@@ -7,13 +7,14 @@
 //! IEEE 754, DATE/DATETIME/TIMESTAMP and TIME as a length byte plus fields, everything else
 //! (DECIMAL, strings, BLOB, JSON, BIT, ENUM, SET) as a length-encoded string.
 
-use agent_api::value::{Date, DateTime, Time};
 use agent_api::Value;
+use agent_api::value::{Date, DateTime, Time};
 use mysql_common::constants::ColumnType;
 use mysql_common::io::BufMutExt;
 use mysql_common::packets::Column;
 
-use super::text::{format_double, format_float};
+use super::number;
+use super::text::put_lenenc_with;
 
 /// Offset of column 0 in a result-row NULL bitmap.
 const NULL_BITMAP_OFFSET: usize = 2;
@@ -55,15 +56,15 @@ pub fn write_value(buf: &mut Vec<u8>, value: &Value, column: &Column) {
         | MYSQL_TYPE_NEWDATE => match value {
             Value::DateTime(dt) => write_datetime(buf, dt),
             Value::Date(d) => write_datetime(buf, &midnight(*d)),
-            other => buf.put_lenenc_str(text(other, column.decimals()).as_bytes()),
+            other => put_text(buf, other, column.decimals()),
         },
         MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => match value {
             Value::Time(t) => write_time(buf, t),
-            other => buf.put_lenenc_str(text(other, column.decimals()).as_bytes()),
+            other => put_text(buf, other, column.decimals()),
         },
         _ => match value {
             Value::Bytes(b) => buf.put_lenenc_str(b),
-            other => buf.put_lenenc_str(text(other, column.decimals()).as_bytes()),
+            other => put_text(buf, other, column.decimals()),
         },
     }
 }
@@ -104,20 +105,23 @@ fn double(value: &Value) -> f64 {
     }
 }
 
-/// The text form of a value sent as a length-encoded string; `decimals` is the column's
+/// Appends the text form of a value sent as a length-encoded string; `decimals` is the column's
 /// fractional-second digits for temporal values.
-fn text(value: &Value, decimals: u8) -> String {
+fn put_text(buf: &mut Vec<u8>, value: &Value, decimals: u8) {
     match value {
-        Value::Null => String::new(),
-        Value::Int(n) => n.to_string(),
-        Value::UInt(n) => n.to_string(),
-        Value::Float(f) => format_float(*f),
-        Value::Double(f) => format_double(*f),
-        Value::Decimal(s) | Value::Text(s) | Value::Json(s) => s.clone(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Date(d) => d.to_string(),
-        Value::Time(t) => t.to_text(decimals.min(6)),
-        Value::DateTime(dt) => dt.to_text(decimals.min(6)),
+        Value::Decimal(s) | Value::Text(s) | Value::Json(s) => buf.put_lenenc_str(s.as_bytes()),
+        Value::Bytes(b) => buf.put_lenenc_str(String::from_utf8_lossy(b).as_bytes()),
+        other => put_lenenc_with(buf, |out| match other {
+            Value::Int(n) => number::put_int(out, *n),
+            Value::UInt(n) => number::put_uint(out, *n),
+            Value::Float(f) => number::put_float(out, *f),
+            Value::Double(f) => number::put_double(out, *f),
+            Value::Date(d) => d.write_text(out),
+            Value::Time(t) => t.write_text(decimals.min(6), out),
+            Value::DateTime(dt) => dt.write_text(decimals.min(6), out),
+            Value::Null | Value::Decimal(_) | Value::Text(_) | Value::Json(_) | Value::Bytes(_) => {
+            }
+        }),
     }
 }
 

@@ -9,12 +9,13 @@
 pub mod binary;
 mod column;
 pub mod json;
+mod number;
 pub mod text;
 
 #[cfg(test)]
 mod round_trip;
 
 pub use self::column::{
-    column_definition, simple_column, write_column_definition, SimpleType, BINARY_COLLATION,
-    UTF8MB4_COLLATION,
+    BINARY_COLLATION, SimpleType, UTF8MB4_COLLATION, column_definition, simple_column,
+    write_column_definition,
 };

@@ -1,9 +1,11 @@
 //! Text-protocol row values (`ProtocolText::ResultsetRow`): each value a length-encoded string,
 //! NULL as the single byte `0xFB`. The empty string is a zero length, distinct from NULL.
 
-use agent_api::catalog::{ColumnInfo, DataType};
 use agent_api::Value;
+use agent_api::catalog::{ColumnInfo, DataType};
 use mysql_common::io::BufMutExt;
+
+use super::number;
 
 /// The NULL marker of a text row.
 pub const NULL: u8 = 0xFB;
@@ -24,64 +26,76 @@ pub fn write_value(buf: &mut Vec<u8>, value: &Value, column: &ColumnInfo) {
         Value::Null => buf.push(NULL),
         Value::Text(s) | Value::Decimal(s) | Value::Json(s) => buf.put_lenenc_str(s.as_bytes()),
         Value::Bytes(b) => buf.put_lenenc_str(b),
-        other => buf.put_lenenc_str(render(other, column).as_bytes()),
+        other => put_lenenc_with(buf, |out| write_plain(out, other, column)),
+    }
+}
+
+/// Appends `value`'s text (see [`render`]) without a length prefix.
+pub fn write_plain(out: &mut Vec<u8>, value: &Value, column: &ColumnInfo) {
+    match value {
+        Value::Null => {}
+        Value::Int(n) if column.data_type == DataType::Year => number::put_year(out, *n),
+        Value::Int(n) => number::put_int(out, *n),
+        Value::UInt(n) => number::put_uint(out, *n),
+        Value::Float(f) => number::put_float(out, *f),
+        Value::Double(f) => number::put_double(out, *f),
+        Value::Decimal(s) | Value::Text(s) | Value::Json(s) => out.extend_from_slice(s.as_bytes()),
+        Value::Bytes(b) => out.extend_from_slice(b),
+        Value::Date(d) => d.write_text(out),
+        Value::Time(t) => t.write_text(column.scale.min(6), out),
+        Value::DateTime(dt) => dt.write_text(column.scale.min(6), out),
+    }
+}
+
+/// Appends a length-encoded string whose bytes `write` appends: the one-byte length is
+/// patched in afterwards (numbers and temporal values are far below 251 bytes); a longer text
+/// is moved to make room for its wider length.
+pub fn put_lenenc_with(buf: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    let at = buf.len();
+    buf.push(0);
+    write(buf);
+    let len = buf.len() - at - 1;
+    match u8::try_from(len) {
+        Ok(short) if short < 0xFB => buf[at] = short,
+        _ => {
+            let text = buf.split_off(at + 1);
+            buf.truncate(at);
+            buf.put_lenenc_str(&text);
+        }
     }
 }
 
 /// The text of a non-string value: integers exact, floats shortest round-trip, temporal values
-/// with the column's fractional-second digits.
+/// with the column's fractional-second digits (binary strings converted lossily to UTF-8).
 pub fn render(value: &Value, column: &ColumnInfo) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::Int(n) if column.data_type == DataType::Year => format!("{n:04}"),
-        Value::Int(n) => n.to_string(),
-        Value::UInt(n) => n.to_string(),
-        Value::Float(f) => format_float(*f),
-        Value::Double(f) => format_double(*f),
-        Value::Decimal(s) | Value::Text(s) | Value::Json(s) => s.clone(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Date(d) => d.to_string(),
-        Value::Time(t) => t.to_text(column.scale.min(6)),
-        Value::DateTime(dt) => dt.to_text(column.scale.min(6)),
-    }
+    let mut out = Vec::new();
+    write_plain(&mut out, value, column);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// DOUBLE as MySQL 8 prints it: the shortest digits that read back to the same value,
 /// positional for decimal exponents -5..15, else `1.5e300` / `1e-7`.
 pub fn format_double(f: f64) -> String {
-    let exp = decimal_exponent(&format!("{f:e}"));
-    if f == 0.0 || (-5..15).contains(&exp) {
-        format!("{f}")
-    } else {
-        format!("{f:e}")
-    }
+    let mut out = Vec::new();
+    number::put_double(&mut out, f);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// FLOAT (single precision) likewise, with its own shortest digits.
 pub fn format_float(f: f32) -> String {
-    let exp = decimal_exponent(&format!("{f:e}"));
-    if f == 0.0 || (-5..15).contains(&exp) {
-        format!("{f}")
-    } else {
-        format!("{f:e}")
-    }
-}
-
-fn decimal_exponent(scientific: &str) -> i32 {
-    scientific
-        .rsplit_once('e')
-        .and_then(|(_, e)| e.parse().ok())
-        .unwrap_or(0)
+    let mut out = Vec::new();
+    number::put_float(&mut out, f);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use agent_api::value::{DateTime, Time};
+    use mysql_common::Value as MyValue;
     use mysql_common::io::ParseBuf;
     use mysql_common::proto::MyDeserialize;
     use mysql_common::value::{TextValue, ValueDeserializer};
-    use mysql_common::Value as MyValue;
 
     fn col(data_type: DataType, scale: u8) -> ColumnInfo {
         ColumnInfo {
@@ -182,6 +196,70 @@ mod tests {
             ),
             b"0000-00-00"
         );
+    }
+
+    #[test]
+    fn patched_lengths_hold_at_every_width() {
+        for len in [0usize, 1, 250, 251, 252, 65_535, 65_536, 70_000] {
+            let mut buf = vec![7u8];
+            put_lenenc_with(&mut buf, |out| out.extend(std::iter::repeat_n(b'x', len)));
+            let mut parse = ParseBuf(&buf[1..]);
+            let decoded = ValueDeserializer::<TextValue>::deserialize((), &mut parse)
+                .unwrap()
+                .0;
+            assert!(parse.is_empty(), "trailing bytes at {len}");
+            assert_eq!(decoded, MyValue::Bytes(vec![b'x'; len]), "length {len}");
+            assert_eq!(buf[0], 7);
+        }
+    }
+
+    #[test]
+    fn written_values_equal_their_rendered_text() {
+        let cases = [
+            (Value::Int(i64::MIN), col(DataType::BigInt, 0)),
+            (Value::UInt(u64::MAX), col(DataType::BigInt, 0)),
+            (Value::Int(70), col(DataType::Year, 0)),
+            (Value::Int(0), col(DataType::Year, 0)),
+            (Value::Double(-0.0), col(DataType::Double, 0)),
+            (Value::Float(1e15), col(DataType::Float, 0)),
+            (
+                Value::Time("-00:00:01.5".parse().unwrap()),
+                col(DataType::Time, 1),
+            ),
+            (
+                Value::Time("-838:59:59".parse().unwrap()),
+                col(DataType::Time, 0),
+            ),
+            (
+                Value::DateTime("0000-00-00 00:00:00".parse().unwrap()),
+                col(DataType::DateTime, 6),
+            ),
+            (
+                Value::Date("0000-00-00".parse().unwrap()),
+                col(DataType::Date, 0),
+            ),
+        ];
+        let want = [
+            "-9223372036854775808",
+            "18446744073709551615",
+            "0070",
+            "0000",
+            "-0",
+            "1e15",
+            "-00:00:01.5",
+            "-838:59:59",
+            "0000-00-00 00:00:00.000000",
+            "0000-00-00",
+        ];
+        for ((value, column), want) in cases.iter().zip(want) {
+            assert_eq!(bytes(value, column), want.as_bytes(), "{value:?}");
+            assert_eq!(render(value, column), want, "{value:?}");
+        }
+        for fsp in 0..=6 {
+            let dt: DateTime = "2026-04-27 09:11:59.123456".parse().unwrap();
+            let c = col(DataType::DateTime, fsp);
+            assert_eq!(bytes(&Value::DateTime(dt), &c), dt.to_text(fsp).as_bytes());
+        }
     }
 
     #[test]
