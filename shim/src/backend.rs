@@ -2,11 +2,12 @@
 //! [`agent_api::AgentClient`], the caches in front of it (short-lived table metadata, answers
 //! from immutable history), and the one mapping from agent failures to MySQL errors.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use agent_api::catalog::{ColumnInfo, TableInfo, TablesQuery};
 use agent_api::diff::{DiffRequest, DiffResponse};
-use agent_api::flashback::{FlashbackRequest, FlashbackResponse};
+use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyBound, KeyPredicate};
 use agent_api::snapshot::{SnapshotHeader, SnapshotRequest};
 use agent_api::{AgentClient, ClientError, ErrorCode, Value};
 use futures_util::future::BoxFuture;
@@ -157,7 +158,7 @@ type ColumnsKey = (u32, String, String);
 /// `agent_api::flashback::schema_id`.
 struct HeldColumns {
     schema_id: u64,
-    columns: Vec<ColumnInfo>,
+    columns: Arc<Vec<ColumnInfo>>,
 }
 
 /// A [`Backend`] with three caches shared by all sessions of one agent endpoint: table metadata
@@ -172,8 +173,8 @@ pub struct CachedBackend {
     /// One column list per table (the schema version last answered); validated by its id on
     /// every request, so it never needs a TTL.
     columns: Cache<ColumnsKey, Arc<HeldColumns>>,
-    /// Keyed by the request's JSON (server, table, instant, key predicate); `None` when off.
-    answers: Option<Cache<String, Arc<FlashbackResponse>>>,
+    /// Keyed by the request (server, table, instant, key predicate); `None` when off.
+    answers: Option<Cache<AnswerKey, Arc<FlashbackAnswer>>>,
 }
 
 impl CachedBackend {
@@ -191,8 +192,8 @@ impl CachedBackend {
         let answers = (config.answers_max_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(config.answers_max_bytes)
-                .weigher(|key: &String, answer: &Arc<FlashbackResponse>| {
-                    let bytes = key.len() + answer_bytes(answer);
+                .weigher(|key: &AnswerKey, answer: &Arc<FlashbackAnswer>| {
+                    let bytes = key.bytes() + answer_bytes(answer);
                     u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
                 .build()
@@ -208,28 +209,22 @@ impl CachedBackend {
     /// The table `schema.table` of `server_id`, from cache when fresh. Table names compare
     /// exactly first, then case-insensitively. A table missing from a cached list is looked up
     /// once more at the agent (it may be newer than the list). `Ok(None)`: the agent does not
-    /// list it.
+    /// list it. The entry is shared with the cached list, so a hit copies nothing.
     pub async fn table(
         &self,
         server_id: u32,
         schema: &str,
         table: &str,
-    ) -> Result<Option<TableInfo>, ClientError> {
-        let find = |tables: &[TableInfo]| {
-            let exact = tables.iter().find(|t| t.name == table);
-            exact
-                .or_else(|| tables.iter().find(|t| t.name.eq_ignore_ascii_case(table)))
-                .cloned()
-        };
+    ) -> Result<Option<SharedTable>, ClientError> {
         let key = (server_id, Some(schema.to_owned()));
         if let Some(cached) = self.tables.get(&key).await {
-            if let Some(found) = find(&cached) {
+            if let Some(found) = SharedTable::find(&cached, table) {
                 return Ok(Some(found));
             }
             self.tables.invalidate(&key).await;
         }
         let tables = self.fetch_tables(key, server_id, Some(schema)).await?;
-        Ok(find(&tables))
+        Ok(SharedTable::find(&tables, table))
     }
 
     /// Every table of `schema` (of every captured schema when `None`), from cache when fresh.
@@ -284,17 +279,14 @@ impl CachedBackend {
 
     /// `POST /v1/flashback`, answered from cache when the same request was answered for a time
     /// the agent had fully captured. The request goes out with the schema id of the table's
-    /// held column list as `known_schema`; an answer that leaves `columns` out gets the held
-    /// list back, so callers always see the columns. On failure the schema's metadata is
-    /// dropped so the next query re-reads it. Shared, so a cache hit copies no rows.
+    /// held column list as `known_schema`; the answer carries the columns either way (the held
+    /// list, shared, when the agent left them out). On failure the schema's metadata is dropped
+    /// so the next query re-reads it. Shared, so a cache hit copies no rows.
     pub async fn flashback(
         &self,
         request: &FlashbackRequest,
-    ) -> Result<Arc<FlashbackResponse>, ClientError> {
-        let key = self
-            .answers
-            .as_ref()
-            .and_then(|_| serde_json::to_string(request).ok());
+    ) -> Result<Arc<FlashbackAnswer>, ClientError> {
+        let key = self.answers.as_ref().map(|_| AnswerKey(request.clone()));
         if let (Some(cache), Some(key)) = (&self.answers, &key) {
             if let Some(hit) = cache.get(key).await {
                 return Ok(hit);
@@ -303,7 +295,7 @@ impl CachedBackend {
         let result = self.flashback_with_columns(request).await.map(Arc::new);
         match &result {
             Err(_) => self.invalidate(request.server_id, &request.schema).await,
-            Ok(answer) if is_immutable(request, answer) => {
+            Ok(answer) if is_immutable(request, &answer.response) => {
                 if let (Some(cache), Some(key)) = (&self.answers, key) {
                     cache.insert(key, Arc::clone(answer)).await;
                 }
@@ -315,18 +307,18 @@ impl CachedBackend {
 }
 
 impl CachedBackend {
-    /// One agent round trip, sending the held schema id and filling `columns` back in.
+    /// One agent round trip, sending the held schema id and attaching the columns.
     async fn flashback_with_columns(
         &self,
         request: &FlashbackRequest,
-    ) -> Result<FlashbackResponse, ClientError> {
+    ) -> Result<FlashbackAnswer, ClientError> {
         let key = (
             request.server_id,
             request.schema.clone(),
             request.table.clone(),
         );
         let held = self.columns.get(&key).await;
-        let mut answer = match &held {
+        let mut response = match &held {
             Some(h) if request.known_schema.is_none() => {
                 let mut asking = request.clone();
                 asking.known_schema = Some(h.schema_id);
@@ -334,24 +326,33 @@ impl CachedBackend {
             }
             _ => self.inner.flashback(request).await?,
         };
-        let Some(id) = answer.schema_id else {
-            return Ok(answer); // an older agent: columns always present
+        let sent = Arc::new(std::mem::take(&mut response.columns));
+        let Some(id) = response.schema_id else {
+            // An older agent: columns always present, nothing to hold.
+            return Ok(FlashbackAnswer {
+                response,
+                columns: sent,
+            });
         };
-        if !answer.columns.is_empty() {
-            if held.as_ref().is_none_or(|h| h.schema_id != id) {
-                let fresh = HeldColumns {
-                    schema_id: id,
-                    columns: answer.columns.clone(),
-                };
-                self.columns.insert(key, Arc::new(fresh)).await;
-            }
-            return Ok(answer);
+        if !sent.is_empty() {
+            let columns = match held.filter(|h| h.schema_id == id) {
+                Some(h) => Arc::clone(&h.columns),
+                None => {
+                    let fresh = HeldColumns {
+                        schema_id: id,
+                        columns: Arc::clone(&sent),
+                    };
+                    self.columns.insert(key, Arc::new(fresh)).await;
+                    sent
+                }
+            };
+            return Ok(FlashbackAnswer { response, columns });
         }
         match held.filter(|h| h.schema_id == id) {
-            Some(h) => {
-                answer.columns = h.columns.clone();
-                Ok(answer)
-            }
+            Some(h) => Ok(FlashbackAnswer {
+                response,
+                columns: Arc::clone(&h.columns),
+            }),
             None => Err(ClientError::Decode(format!(
                 "answer for {}.{} left out the columns of schema id {id:#x}, which were not sent",
                 request.schema, request.table
@@ -360,21 +361,177 @@ impl CachedBackend {
     }
 }
 
+/// A `_flashback` answer with the columns its rows are aligned with.
+#[derive(Debug)]
+pub struct FlashbackAnswer {
+    /// The agent's answer; its `columns` were moved to [`FlashbackAnswer::columns`].
+    pub response: FlashbackResponse,
+    /// The table's columns as of the instant, shared by every answer of the same schema
+    /// version (the same `Arc` while the version holds, so callers may key caches on it).
+    pub columns: Arc<Vec<ColumnInfo>>,
+}
+
+/// One table of a cached table list, shared with the list (no copy of its columns).
+#[derive(Debug, Clone)]
+pub struct SharedTable {
+    list: Arc<Vec<TableInfo>>,
+    index: usize,
+}
+
+impl SharedTable {
+    /// `table` in `list`: the exact name first, then case-insensitively.
+    fn find(list: &Arc<Vec<TableInfo>>, table: &str) -> Option<Self> {
+        let exact = list.iter().position(|t| t.name == table);
+        let index =
+            exact.or_else(|| list.iter().position(|t| t.name.eq_ignore_ascii_case(table)))?;
+        Some(Self {
+            list: Arc::clone(list),
+            index,
+        })
+    }
+}
+
+impl std::ops::Deref for SharedTable {
+    type Target = TableInfo;
+    fn deref(&self) -> &TableInfo {
+        &self.list[self.index]
+    }
+}
+
+/// The answer cache's key: a whole `_flashback` request, compared field by field with floats by
+/// their bits (as the request's JSON text compared them: `-0.0` and `0.0` stay apart).
+#[derive(Debug, Clone)]
+struct AnswerKey(FlashbackRequest);
+
+impl AnswerKey {
+    /// Approximate bytes, for the `answers_max_bytes` budget.
+    fn bytes(&self) -> usize {
+        let r = &self.0;
+        let values: usize = match &r.key {
+            KeyPredicate::In(keys) => keys.iter().flatten().map(value_bytes).sum(),
+            KeyPredicate::Range { lower, upper } => (lower.iter().chain(upper))
+                .flat_map(|b| &b.key)
+                .map(value_bytes)
+                .sum(),
+        };
+        64 + r.schema.len() + r.table.len() + values
+    }
+}
+
+fn value_bytes(v: &Value) -> usize {
+    match v {
+        Value::Decimal(s) | Value::Text(s) | Value::Json(s) => 16 + s.len(),
+        Value::Bytes(b) => 16 + b.len(),
+        _ => 16,
+    }
+}
+
+impl PartialEq for AnswerKey {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        let same_values = |x: &[Value], y: &[Value]| {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_value(v, w))
+        };
+        let same_bound = |x: &Option<KeyBound>, y: &Option<KeyBound>| match (x, y) {
+            (None, None) => true,
+            (Some(x), Some(y)) => x.inclusive == y.inclusive && same_values(&x.key, &y.key),
+            _ => false,
+        };
+        let same_key = match (&a.key, &b.key) {
+            (KeyPredicate::In(x), KeyPredicate::In(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_values(v, w))
+            }
+            (
+                KeyPredicate::Range { lower, upper },
+                KeyPredicate::Range {
+                    lower: lower_b,
+                    upper: upper_b,
+                },
+            ) => same_bound(lower, lower_b) && same_bound(upper, upper_b),
+            _ => false,
+        };
+        a.server_id == b.server_id
+            && a.as_of_us == b.as_of_us
+            && a.known_schema == b.known_schema
+            && a.schema == b.schema
+            && a.table == b.table
+            && same_key
+    }
+}
+
+impl Eq for AnswerKey {}
+
+impl Hash for AnswerKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let r = &self.0;
+        (r.server_id, r.as_of_us, r.known_schema).hash(h);
+        (&r.schema, &r.table).hash(h);
+        match &r.key {
+            KeyPredicate::In(keys) => {
+                h.write_u8(0);
+                h.write_usize(keys.len());
+                keys.iter().for_each(|k| hash_values(k, h));
+            }
+            KeyPredicate::Range { lower, upper } => {
+                h.write_u8(1);
+                for bound in [lower, upper] {
+                    match bound {
+                        None => h.write_u8(0),
+                        Some(b) => {
+                            h.write_u8(1 + u8::from(b.inclusive));
+                            hash_values(&b.key, h);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Equality with floats by their bits.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Double(x), Value::Double(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
+}
+
+fn hash_values<H: Hasher>(values: &[Value], h: &mut H) {
+    h.write_usize(values.len());
+    for v in values {
+        std::mem::discriminant(v).hash(h);
+        match v {
+            Value::Null => {}
+            Value::Int(n) => n.hash(h),
+            Value::UInt(n) => n.hash(h),
+            Value::Float(f) => f.to_bits().hash(h),
+            Value::Double(f) => f.to_bits().hash(h),
+            Value::Decimal(s) | Value::Text(s) | Value::Json(s) => s.hash(h),
+            Value::Bytes(b) => b.hash(h),
+            Value::Date(d) => d.hash(h),
+            Value::Time(t) => t.hash(h),
+            Value::DateTime(dt) => dt.hash(h),
+        }
+    }
+}
+
 /// Approximate bytes of a cached answer for the `answers_max_bytes` budget: cell payloads plus a
 /// fixed cost per cell and per column, counted without serializing the answer (its JSON form cost
 /// as many instructions as decoding it).
-fn answer_bytes(answer: &FlashbackResponse) -> usize {
+fn answer_bytes(answer: &FlashbackAnswer) -> usize {
     let columns: usize = (answer.columns.iter())
         .map(|c| 64 + c.name.len() + c.column_type.len())
         .sum();
-    let cells: usize = (answer.rows.iter().flatten())
+    let response = &answer.response;
+    let cells: usize = (response.rows.iter().flatten())
         .map(|v| match v {
             Value::Decimal(s) | Value::Text(s) | Value::Json(s) => 32 + s.len(),
             Value::Bytes(b) => 32 + b.len(),
             _ => 32,
         })
         .sum();
-    columns + cells + answer.warnings.iter().map(String::len).sum::<usize>()
+    columns + cells + response.warnings.iter().map(String::len).sum::<usize>()
 }
 
 /// True when `answer` can never change: its instant lies before the capture position the agent
@@ -496,13 +653,65 @@ mod tests {
         let after = agent_api::flashback::schema_id(&columns_at(100));
         for as_of_us in [0, 0, 100, 100, 0] {
             let answer = backend.flashback(&request(as_of_us)).await.expect("answer");
-            assert_eq!(answer.columns, columns_at(as_of_us), "as of {as_of_us}");
+            assert_eq!(*answer.columns, columns_at(as_of_us), "as of {as_of_us}");
         }
         let sent = fake.sent.lock().expect("lock").clone();
         assert_eq!(
             sent,
             [None, Some(before), Some(before), Some(after), Some(after)]
         );
+    }
+
+    #[tokio::test]
+    async fn answers_of_one_schema_version_share_one_column_list() {
+        let fake = Arc::new(Versioned {
+            honest: true,
+            sent: Default::default(),
+        });
+        let backend = CachedBackend::new(fake);
+        let first = backend.flashback(&request(0)).await.expect("answer");
+        let second = backend.flashback(&request(1)).await.expect("answer");
+        let later = backend.flashback(&request(100)).await.expect("answer");
+        assert!(Arc::ptr_eq(&first.columns, &second.columns));
+        assert!(!Arc::ptr_eq(&first.columns, &later.columns));
+        assert!(first.response.columns.is_empty());
+    }
+
+    #[test]
+    fn answer_keys_compare_whole_requests_with_floats_by_bits() {
+        use std::hash::BuildHasher;
+        let keyed = |value: Value, as_of_us: i64| {
+            let mut r = request(as_of_us);
+            r.key = KeyPredicate::In(vec![vec![value]]);
+            AnswerKey(r)
+        };
+        let state = std::collections::hash_map::RandomState::new();
+        let a = keyed(Value::Double(1.5), 7);
+        assert_eq!(a, keyed(Value::Double(1.5), 7));
+        assert_eq!(
+            state.hash_one(&a),
+            state.hash_one(keyed(Value::Double(1.5), 7))
+        );
+        assert_ne!(a, keyed(Value::Double(1.5), 8));
+        assert_ne!(a, keyed(Value::Int(1), 7));
+        assert_ne!(keyed(Value::Double(0.0), 7), keyed(Value::Double(-0.0), 7));
+        assert_eq!(
+            keyed(Value::Double(f64::NAN), 7),
+            keyed(Value::Double(f64::NAN), 7)
+        );
+        let range = |inclusive: bool| {
+            let mut r = request(7);
+            r.key = KeyPredicate::Range {
+                lower: Some(KeyBound {
+                    key: vec![Value::Int(1)],
+                    inclusive,
+                }),
+                upper: None,
+            };
+            AnswerKey(r)
+        };
+        assert_eq!(range(true), range(true));
+        assert_ne!(range(true), range(false));
     }
 
     #[tokio::test]

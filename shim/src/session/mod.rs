@@ -9,6 +9,7 @@
 mod auth;
 mod catalog;
 pub mod codec;
+mod definitions;
 pub mod denials;
 mod handshake;
 mod lifecycle;
@@ -31,6 +32,7 @@ use tokio::net::TcpStream;
 use tracing::{debug, info};
 
 use self::codec::{CodecError, Packet, PacketWriter};
+use self::definitions::{DefinitionCache, Definitions};
 use self::handshake::HandshakeError;
 use self::statements::Statements;
 use self::transport::{Reader, Writer};
@@ -74,6 +76,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
         account: auth.account,
         state,
         statements: Statements::default(),
+        definitions: DefinitionCache::default(),
         shared,
         salt: auth.salt,
     };
@@ -99,6 +102,8 @@ pub(crate) struct Session {
     state: SessionState,
     /// Prepared statements of this connection.
     statements: Statements,
+    /// Encoded column definitions of recent time-travel results.
+    definitions: DefinitionCache,
     shared: Arc<Shared>,
     /// The salt of the last successful authentication.
     salt: [u8; 20],
@@ -243,6 +248,20 @@ impl Session {
     async fn send_end_of_rows(&mut self, warnings: u16) -> std::io::Result<()> {
         let end = packets::end_of_rows(self.caps, self.status(), warnings);
         self.writer.write(&end).await
+    }
+
+    /// Like [`Session::send_columns`], with the definitions already serialized.
+    async fn send_encoded_columns(&mut self, definitions: &Definitions) -> std::io::Result<()> {
+        let mut count = Vec::with_capacity(9);
+        count.put_lenenc_int(definitions.packets.len() as u64);
+        self.writer.write(&count).await?;
+        for packet in &definitions.packets {
+            self.writer.write(packet).await?;
+        }
+        if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
+            self.writer.write(&packets::eof(self.status(), 0)).await?;
+        }
+        Ok(())
     }
 
     /// Column count, column definitions and (without CLIENT_DEPRECATE_EOF) the EOF after them.

@@ -2,21 +2,21 @@
 
 use std::future::Future;
 
-use agent_api::catalog::ColumnInfo;
-use agent_api::flashback::FlashbackResponse;
 use agent_api::ClientError;
+use agent_api::catalog::ColumnInfo;
 use futures_util::StreamExt;
 use mysql_common::io::BufMutExt;
 use mysql_common::packets::Column;
-use tracing::{info_span, Instrument};
+use tracing::{Instrument, info_span};
 
 use super::Session;
-use crate::backend::mysql_error;
+use super::definitions::{Definitions, Shape};
+use crate::backend::{FlashbackAnswer, mysql_error};
 use crate::chatter::{self, ChatterReply, TextResult};
-use crate::classify::{classify, truncate, Chatter, ClassifyError, FlashbackQuery, ShimStatement};
-use crate::encode::{binary, column_definition, text};
+use crate::classify::{Chatter, ClassifyError, FlashbackQuery, ShimStatement, classify, truncate};
+use crate::encode::{binary, text};
 use crate::error::MysqlError;
-use crate::plan::{filter, plan_flashback, FlashbackPlan, PlanError};
+use crate::plan::{FlashbackPlan, PlanError, filter, plan_flashback};
 
 /// How result rows are encoded: text for COM_QUERY, binary for COM_STMT_EXECUTE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,29 +176,25 @@ impl Session {
         &mut self,
         plan: &FlashbackPlan,
         primary_key: &[String],
-        response: &FlashbackResponse,
+        answer: &FlashbackAnswer,
         format: RowFormat,
     ) -> Result<(), Failure> {
-        let columns = &response.columns;
-        let picks = pick_columns(columns, plan.projection.as_deref())?;
-        let table = &plan.request.table;
-        let definitions: Vec<_> = picks
-            .iter()
-            .map(|(i, name)| {
-                let column = &columns[*i];
-                let pk = primary_key
-                    .iter()
-                    .any(|k| k.eq_ignore_ascii_case(&column.name));
-                column_definition(column, table, name, pk)
-            })
-            .collect();
+        let columns = &answer.columns;
+        let definitions = self.definitions.get(&Shape {
+            schema: b"_flashback",
+            table: &plan.request.table,
+            primary_key,
+            projection: plan.projection.as_deref(),
+            columns,
+        })?;
+        let response = &answer.response;
         self.state.warnings = response
             .warnings
             .iter()
             .map(|w| (1105, w.clone()))
             .collect();
         let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_columns(&definitions).await.map_err(io)?;
+        self.send_encoded_columns(&definitions).await.map_err(io)?;
         let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
         let rows = response
             .rows
@@ -208,7 +204,7 @@ impl Session {
         let mut buf = Vec::new();
         for row in rows {
             buf.clear();
-            encode_picked(&mut buf, row, &picks, columns, &definitions, format);
+            encode_picked(&mut buf, row, &definitions, columns, format);
             self.writer.write(&buf).await.map_err(io)?;
         }
         self.send_end_of_rows(self.warning_count())
@@ -277,28 +273,29 @@ pub(super) fn encode_row(
     }
 }
 
-/// Appends the projected cells of one agent row: `picks` index into `columns`, and `definitions`
-/// are the result-set columns in pick order.
+/// Appends the projected cells of one agent row: `definitions.picks` index into `columns`, and
+/// `definitions.columns` are the result-set columns in pick order.
 pub(super) fn encode_picked(
     buf: &mut Vec<u8>,
     row: &[agent_api::Value],
-    picks: &[(usize, String)],
+    definitions: &Definitions,
     columns: &[ColumnInfo],
-    definitions: &[Column],
     format: RowFormat,
 ) {
-    let cells: Vec<_> = picks
-        .iter()
-        .zip(definitions)
-        .map(|((i, _), d)| {
-            (
-                row.get(*i).unwrap_or(&agent_api::Value::Null),
-                &columns[*i],
-                d,
-            )
-        })
-        .collect();
-    encode_row(buf, &cells, format);
+    let cell = |i: usize| row.get(i).unwrap_or(&agent_api::Value::Null);
+    match format {
+        RowFormat::Text => text::write_row(
+            buf,
+            (definitions.picks.iter()).map(|&i| (cell(i), &columns[i])),
+        ),
+        RowFormat::Binary => {
+            let pairs: Vec<_> = (definitions.picks.iter())
+                .zip(&definitions.columns)
+                .map(|(&i, d)| (cell(i), d))
+                .collect();
+            binary::write_row(buf, &pairs);
+        }
+    }
 }
 
 /// The `(index in the agent's columns, output name)` pairs a projection selects: every column for

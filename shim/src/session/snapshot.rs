@@ -3,13 +3,15 @@
 //! stream or an agent failure after the first rows ends the result with an ERR packet (the
 //! client sees an error, never a short table). Reading stops at LIMIT.
 
+use std::sync::Arc;
+
 use futures_util::StreamExt;
 
-use super::query::{encode_picked, Failure, RowFormat};
 use super::Session;
+use super::definitions::Shape;
+use super::query::{Failure, RowFormat, encode_picked};
 use crate::backend::mysql_error;
 use crate::classify::FlashbackQuery;
-use crate::encode::column_definition;
 use crate::plan::filter;
 use crate::plan::reads::plan_snapshot;
 
@@ -27,21 +29,14 @@ impl Session {
             .until_disconnect(tenant.backend.snapshot(&plan.request))
             .await?
             .map_err(|e| mysql_error(&e))?;
-        let columns = snapshot.header.columns.clone();
-        let picks = super::query::pick_columns(&columns, plan.projection.as_deref())?;
-        let is_pk = |name: &str| {
-            table
-                .primary_key
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(name))
-        };
-        let definitions: Vec<_> = picks
-            .iter()
-            .map(|(i, name)| {
-                let c = &columns[*i];
-                column_definition(c, &table.name, name, is_pk(&c.name)).with_schema(b"_snapshot")
-            })
-            .collect();
+        let columns = Arc::new(std::mem::take(&mut snapshot.header.columns));
+        let definitions = self.definitions.get(&Shape {
+            schema: b"_snapshot",
+            table: &table.name,
+            primary_key: &table.primary_key,
+            projection: plan.projection.as_deref(),
+            columns: &columns,
+        })?;
         self.state.warnings = snapshot
             .header
             .warnings
@@ -49,7 +44,7 @@ impl Session {
             .map(|w| (1105, w.clone()))
             .collect();
         let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_columns(&definitions).await.map_err(io)?;
+        self.send_encoded_columns(&definitions).await.map_err(io)?;
         let mut left = self.row_limit(plan.limit);
         let mut buf = Vec::new();
         while left > 0 {
@@ -62,7 +57,7 @@ impl Session {
                 continue;
             }
             buf.clear();
-            encode_picked(&mut buf, &row, &picks, &columns, &definitions, format);
+            encode_picked(&mut buf, &row, &definitions, &columns, format);
             self.writer.write(&buf).await.map_err(io)?;
             left -= 1;
         }
