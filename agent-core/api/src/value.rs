@@ -238,6 +238,12 @@ impl FromStr for DateTime {
 /// Appends `n` in decimal, zero-padded on the left to at least `width` digits (a wider number
 /// keeps all its digits, as `{n:0width$}` does).
 fn put_padded(out: &mut Vec<u8>, mut n: u32, width: usize) {
+    if width == 2 && n < 100 {
+        // Months, days, minutes, seconds: the common case, without the digit loop.
+        out.push(b'0' + (n / 10) as u8);
+        out.push(b'0' + (n % 10) as u8);
+        return;
+    }
     let mut digits = [b'0'; 10];
     let mut start = digits.len();
     while n > 0 || start == digits.len() {
