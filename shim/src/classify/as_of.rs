@@ -12,9 +12,9 @@
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Whitespace};
 
-use super::time_literal::{parse_time_literal, TimeExpr};
-use super::time_tokens::read_time;
 use super::ClassifyError;
+use super::time_literal::{TimeExpr, parse_time_literal};
+use super::time_tokens::read_time;
 
 /// The time clauses cut from a statement.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,9 +50,9 @@ pub fn cut(
 
 /// Indexes of the tokens that are not whitespace or comments.
 fn significant(tokens: &[TokenWithSpan]) -> Vec<usize> {
-    (0..tokens.len())
-        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
-        .collect()
+    let mut sig = Vec::with_capacity(tokens.len());
+    sig.extend((0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))));
+    sig
 }
 
 /// The significant tokens from position `n` of `sig` on.

@@ -65,7 +65,7 @@ impl From<ClassifyError> for MysqlError {
 
 impl Session {
     pub(super) async fn query(&mut self, body: &[u8]) -> std::io::Result<()> {
-        let sql = String::from_utf8_lossy(body).into_owned();
+        let sql = String::from_utf8_lossy(body);
         let span = info_span!("query", sql = %truncate(&sql));
         self.run_query(&sql, RowFormat::Text).instrument(span).await
     }
