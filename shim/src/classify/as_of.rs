@@ -12,9 +12,9 @@
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Whitespace};
 
-use super::ClassifyError;
-use super::time_literal::{TimeExpr, parse_time_literal};
+use super::time_literal::{parse_time_literal, TimeExpr};
 use super::time_tokens::read_time;
+use super::ClassifyError;
 
 /// The time clauses cut from a statement.
 #[derive(Debug, Clone, Default, PartialEq)]

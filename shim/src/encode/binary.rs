@@ -7,8 +7,8 @@
 //! IEEE 754, DATE/DATETIME/TIMESTAMP and TIME as a length byte plus fields, everything else
 //! (DECIMAL, strings, BLOB, JSON, BIT, ENUM, SET) as a length-encoded string.
 
-use agent_api::Value;
 use agent_api::value::{Date, DateTime, Time};
+use agent_api::Value;
 use mysql_common::constants::ColumnType;
 use mysql_common::io::BufMutExt;
 use mysql_common::packets::Column;

@@ -16,6 +16,6 @@ pub mod text;
 mod round_trip;
 
 pub use self::column::{
-    BINARY_COLLATION, SimpleType, UTF8MB4_COLLATION, column_definition, simple_column,
-    write_column_definition,
+    column_definition, simple_column, write_column_definition, SimpleType, BINARY_COLLATION,
+    UTF8MB4_COLLATION,
 };

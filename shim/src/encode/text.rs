@@ -1,8 +1,8 @@
 //! Text-protocol row values (`ProtocolText::ResultsetRow`): each value a length-encoded string,
 //! NULL as the single byte `0xFB`. The empty string is a zero length, distinct from NULL.
 
-use agent_api::Value;
 use agent_api::catalog::{ColumnInfo, DataType};
+use agent_api::Value;
 use mysql_common::io::BufMutExt;
 
 use super::number;
@@ -92,10 +92,10 @@ pub fn format_float(f: f32) -> String {
 mod tests {
     use super::*;
     use agent_api::value::{DateTime, Time};
-    use mysql_common::Value as MyValue;
     use mysql_common::io::ParseBuf;
     use mysql_common::proto::MyDeserialize;
     use mysql_common::value::{TextValue, ValueDeserializer};
+    use mysql_common::Value as MyValue;
 
     fn col(data_type: DataType, scale: u8) -> ColumnInfo {
         ColumnInfo {

@@ -2,21 +2,21 @@
 
 use std::future::Future;
 
-use agent_api::ClientError;
 use agent_api::catalog::ColumnInfo;
+use agent_api::ClientError;
 use futures_util::StreamExt;
 use mysql_common::io::BufMutExt;
 use mysql_common::packets::Column;
-use tracing::{Instrument, info_span};
+use tracing::{info_span, Instrument};
 
-use super::Session;
 use super::definitions::{Definitions, Shape};
-use crate::backend::{FlashbackAnswer, mysql_error};
+use super::Session;
+use crate::backend::{mysql_error, FlashbackAnswer};
 use crate::chatter::{self, ChatterReply, TextResult};
-use crate::classify::{Chatter, ClassifyError, FlashbackQuery, ShimStatement, classify, truncate};
+use crate::classify::{classify, truncate, Chatter, ClassifyError, FlashbackQuery, ShimStatement};
 use crate::encode::{binary, text};
 use crate::error::MysqlError;
-use crate::plan::{FlashbackPlan, PlanError, filter, plan_flashback};
+use crate::plan::{filter, plan_flashback, FlashbackPlan, PlanError};
 
 /// How result rows are encoded: text for COM_QUERY, binary for COM_STMT_EXECUTE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

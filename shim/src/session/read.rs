@@ -3,20 +3,20 @@
 
 use std::sync::Arc;
 
-use agent_api::Value;
 use agent_api::catalog::ColumnInfo;
 use agent_api::diff::{ChangeRow, ChangeType, DiffResponse};
 use agent_api::time::datetime_from_unix_micros;
+use agent_api::Value;
 
-use super::Session;
 use super::query::{Failure, RowFormat};
-use crate::backend::{SharedTable, mysql_error};
+use super::Session;
+use crate::backend::{mysql_error, SharedTable};
 use crate::classify::time_literal::parse_time_literal;
 use crate::classify::{DiffQuery, FlashbackQuery, Literal, TimeExpr};
 use crate::encode::{column_definition, json};
 use crate::error::MysqlError;
-use crate::plan::reads::{DiffPlan, diff_columns, plan_diff};
-use crate::plan::{PlanError, TimeZone, now_us, resolve};
+use crate::plan::reads::{diff_columns, plan_diff, DiffPlan};
+use crate::plan::{now_us, resolve, PlanError, TimeZone};
 use crate::server::{Account, Tenant};
 
 /// User variable holding the session's default `AS OF` time.

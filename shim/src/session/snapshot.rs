@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
-use super::Session;
 use super::definitions::Shape;
-use super::query::{Failure, RowFormat, encode_picked};
+use super::query::{encode_picked, Failure, RowFormat};
+use super::Session;
 use crate::backend::mysql_error;
 use crate::classify::FlashbackQuery;
 use crate::plan::filter;
