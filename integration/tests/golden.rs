@@ -77,11 +77,14 @@ const HISTORY: &[&[&str]] = &[
 ];
 
 /// Written before the binlog is rotated and the first file purged: agent-core never sees the
-/// CREATE of `shop.legacy`, so `_snapshot.legacy` needs a baseline (1526).
+/// CREATE of `shop.legacy`, so `_snapshot.legacy` needs a baseline (1526); `shop.dormant` is
+/// never written again, so capture never sees it at all.
 const BEFORE_ROTATION: &[&str] = &[
     "CREATE DATABASE shop",
     "CREATE TABLE shop.legacy (id INT PRIMARY KEY, v INT NOT NULL)",
     "INSERT INTO shop.legacy VALUES (1, 10), (2, 20)",
+    "CREATE TABLE shop.dormant (id INT PRIMARY KEY, v INT NOT NULL)",
+    "INSERT INTO shop.dormant VALUES (1, 1)",
 ];
 
 const TABLES: &[&str] = &[

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use agent_api::catalog::ColumnInfo;
 use agent_api::diff::{ChangeRow, ChangeType, DiffResponse};
 use agent_api::time::datetime_from_unix_micros;
-use agent_api::Value;
+use agent_api::{ClientError, ErrorCode, Value};
 
 use super::query::{Failure, RowFormat};
 use super::Session;
@@ -42,12 +42,48 @@ impl Session {
         let table = self
             .until_disconnect(lookup)
             .await?
-            .map_err(|e| mysql_error(&e))?
-            .ok_or_else(|| PlanError::NoSuchTable {
-                schema,
-                table: query.table.clone(),
-            })?;
-        Ok((tenant, table))
+            .map_err(|e| mysql_error(&e))?;
+        match table {
+            Some(table) => Ok((tenant, table)),
+            None => Err(self.why_unknown(&tenant, schema, &query.table).await),
+        }
+    }
+
+    /// The error for a table the agent does not list. The agent knows more than its list: a
+    /// table that exists on the source but was never captured (created before capture began, no
+    /// change since) needs a baseline, and the agent's coverage error (1526) says so with the
+    /// `agent-core baseline` command; asking it costs one request on this path only. Anything
+    /// else is 1146, as MySQL answers for a table that does not exist.
+    async fn why_unknown(&mut self, tenant: &Tenant, schema: String, table: &str) -> Failure {
+        let request = agent_api::snapshot::SnapshotRequest {
+            server_id: tenant.config.server_id,
+            schema: schema.clone(),
+            table: table.to_owned(),
+            as_of_us: now_us(),
+            key: None,
+        };
+        let probe = tenant.backend.snapshot(&request);
+        match self.until_disconnect(probe).await {
+            Err(gone) => return gone,
+            Ok(Err(ClientError::Failure(body)))
+            | Ok(Err(ClientError::Http {
+                body: Some(body), ..
+            })) if matches!(
+                body.error.code,
+                ErrorCode::CoverageGap | ErrorCode::OutsideRetention
+            ) =>
+            {
+                return Failure::Mysql(mysql_error(&ClientError::Failure(body)));
+            }
+            // Anything else, including a table that appeared since the list was read (the
+            // next query sees it), is the answer MySQL gives.
+            Ok(_) => {}
+        }
+        PlanError::NoSuchTable {
+            schema,
+            table: table.to_owned(),
+        }
+        .into()
     }
 
     /// The most rows a time-travel `SELECT` returns: its `LIMIT`, capped by the session's
