@@ -570,20 +570,7 @@ mod tests {
         } else {
             &["id", "v", "w"]
         };
-        (names.iter())
-            .map(|n| ColumnInfo {
-                name: (*n).into(),
-                data_type: agent_api::catalog::DataType::Int,
-                column_type: "int(11)".into(),
-                unsigned: false,
-                nullable: true,
-                length: 11,
-                scale: 0,
-                charset: None,
-                collation_id: None,
-                elements: Vec::new(),
-            })
-            .collect()
+        names.iter().map(|n| ColumnInfo::int(n)).collect()
     }
 
     impl Backend for Versioned {

@@ -66,6 +66,25 @@ pub struct ColumnInfo {
     pub elements: Vec<String>,
 }
 
+impl ColumnInfo {
+    /// A nullable signed `int(11)` column named `name` (no charset, no elements): the shape
+    /// examples and test fixtures start from (`ColumnInfo { column_type: ..., ..ColumnInfo::int(n) }`).
+    pub fn int(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            data_type: DataType::Int,
+            column_type: "int(11)".to_owned(),
+            unsigned: false,
+            nullable: true,
+            length: 11,
+            scale: 0,
+            charset: None,
+            collation_id: None,
+            elements: Vec::new(),
+        }
+    }
+}
+
 /// `information_schema.COLUMNS.DATA_TYPE` values (MySQL 8 and MariaDB names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -155,20 +155,11 @@ impl Fnv1a {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::DataType;
 
     fn column(name: &str, column_type: &str) -> ColumnInfo {
         ColumnInfo {
-            name: name.into(),
-            data_type: DataType::Int,
             column_type: column_type.into(),
-            unsigned: false,
-            nullable: true,
-            length: 11,
-            scale: 0,
-            charset: None,
-            collation_id: None,
-            elements: Vec::new(),
+            ..ColumnInfo::int(name)
         }
     }
 

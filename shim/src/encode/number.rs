@@ -157,31 +157,26 @@ impl std::ops::Deref for DigitBuf {
 mod tests {
     use super::*;
 
-    /// The `format!` forms these writers replaced, kept as the reference they must equal.
-    fn reference_double(f: f64) -> String {
-        let sci = format!("{f:e}");
+    /// The `format!` forms these writers replaced, kept as the reference they must equal:
+    /// `plain` for a zero or a decimal exponent in [`POSITIONAL`], else `sci` (`{:e}`).
+    fn reference(sci: String, plain: impl FnOnce() -> String, zero: bool) -> String {
         let exp: i32 = sci
             .rsplit_once('e')
             .and_then(|(_, e)| e.parse().ok())
             .unwrap_or(0);
-        if f == 0.0 || POSITIONAL.contains(&exp) {
-            format!("{f}")
+        if zero || POSITIONAL.contains(&exp) {
+            plain()
         } else {
             sci
         }
     }
 
+    fn reference_double(f: f64) -> String {
+        reference(format!("{f:e}"), || format!("{f}"), f == 0.0)
+    }
+
     fn reference_float(f: f32) -> String {
-        let sci = format!("{f:e}");
-        let exp: i32 = sci
-            .rsplit_once('e')
-            .and_then(|(_, e)| e.parse().ok())
-            .unwrap_or(0);
-        if f == 0.0 || POSITIONAL.contains(&exp) {
-            format!("{f}")
-        } else {
-            sci
-        }
+        reference(format!("{f:e}"), || format!("{f}"), f == 0.0)
     }
 
     fn double(f: f64) -> String {

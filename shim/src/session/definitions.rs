@@ -128,25 +128,9 @@ fn build(shape: &Shape<'_>) -> Result<Definitions, MysqlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agent_api::catalog::DataType;
 
     fn columns(names: &[&str]) -> Arc<Vec<ColumnInfo>> {
-        Arc::new(
-            (names.iter())
-                .map(|n| ColumnInfo {
-                    name: (*n).into(),
-                    data_type: DataType::Int,
-                    column_type: "int(11)".into(),
-                    unsigned: false,
-                    nullable: true,
-                    length: 11,
-                    scale: 0,
-                    charset: None,
-                    collation_id: None,
-                    elements: Vec::new(),
-                })
-                .collect(),
-        )
+        Arc::new(names.iter().map(|n| ColumnInfo::int(n)).collect())
     }
 
     fn shape<'a>(
