@@ -1,5 +1,7 @@
 //! The change index's point lookup: time → seq (`Index::seq_at`) then one key's history around
-//! that seq (`Index::key_history_around`), the two reads behind every `_flashback` point query.
+//! that seq (`Index::key_history_around`, or `Index::key_state_around` as `_flashback` reads it),
+//! the two reads behind every `_flashback` point query; and the whole-table key scan behind
+//! `_snapshot` (`Index::scan_keys`).
 //!
 //! `cargo bench -p agent-core --bench index`
 
@@ -8,7 +10,7 @@ use std::time::Duration;
 
 use agent_api::Value;
 use agent_core::index::{ChangeKind, Checkpoint, CommittedTxn, Index, RowChange, TxnRecord};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 
 const SERVER_ID: u32 = 1;
 const TABLE_NO: u32 = 1;
@@ -38,8 +40,12 @@ fn row(id: u64, version: u64) -> Vec<Value> {
         Value::Double(version as f64 / 400.0),
         text(format!("user{id}@5d3b7e0c1a.example.com")),
         text(format!("Customer 9a1f3c55e2b04d17 {id}")),
-        text(format!("{id} 3f2b8c1d9e7a6b5c4d3e2f1a0b9c8d7e Street, Apt 42, Springfield, United States")),
-        text(format!("web checkout; gift wrap no; ref 6c2e0a9d4b8f7e1a3c5d2b4f6e8a0c1d3e5f7a9b2c4d6e8f0a1b3c5d {id}")),
+        text(format!(
+            "{id} 3f2b8c1d9e7a6b5c4d3e2f1a0b9c8d7e Street, Apt 42, Springfield, United States"
+        )),
+        text(format!(
+            "web checkout; gift wrap no; ref 6c2e0a9d4b8f7e1a3c5d2b4f6e8a0c1d3e5f7a9b2c4d6e8f0a1b3c5d {id}"
+        )),
         text("standard ground shipping".to_owned()),
         Value::Int(1_777_000_000 + id as i64),
         Value::Int(1_777_000_000 + (id + version) as i64),
@@ -116,6 +122,9 @@ fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let index = Index::open(dir.path()).expect("open index");
     fill(&index);
+    // Sorted tables, as a restarted agent reads them (the history would otherwise still sit in
+    // memtables, which no long-running index answers from).
+    index.flush().expect("flush memtables");
     let mut state = 0x9E37_79B9_7F4A_7C15;
     c.bench_function("index point lookup (seq_at + key_history_around)", |b| {
         b.iter(|| {
@@ -125,6 +134,28 @@ fn benches(c: &mut Criterion) {
             index
                 .key_history_around(TABLE_NO, &pk(id), seq)
                 .expect("key history")
+        })
+    });
+    c.bench_function("index state lookup (seq_at + key_state_around)", |b| {
+        b.iter(|| {
+            let id = next(&mut state) % KEYS + 1;
+            let t = T0_US + (next(&mut state) % (TXNS * 10_000)) as i64;
+            let seq = index.seq_at(SERVER_ID, black_box(t)).expect("seq_at");
+            index
+                .key_state_around(TABLE_NO, &pk(id), seq)
+                .expect("key state")
+        })
+    });
+    c.bench_function("index whole-table scan (scan_keys, 5,000 keys)", |b| {
+        b.iter(|| {
+            let mut rows = 0u32;
+            index
+                .scan_keys(TABLE_NO, None, None, TXNS / 2, |_, at, _| {
+                    rows += u32::from(at.is_some());
+                    true
+                })
+                .expect("scan keys");
+            rows
         })
     });
 }

@@ -2,8 +2,8 @@
 //! seqs at or below it. The three functions mirror the index's own read functions, so
 //! reconstruction calls them in the same places.
 
-use agent_api::time::format_unix_micros;
 use agent_api::ErrorCode;
+use agent_api::time::format_unix_micros;
 use bytes::Bytes;
 use tokio::sync::OwnedRwLockReadGuard;
 
@@ -57,8 +57,34 @@ impl TierView {
         seq_max: u64,
         baseline_seq: u64,
     ) -> Result<(Option<StoredChange>, Option<StoredChange>), ApiError> {
+        let indexed = |pk: &[u8]| index.key_history_around(self.table_no, pk, seq_max);
+        self.around(indexed, pk, seq_max, baseline_seq)
+    }
+
+    /// Like [`Self::key_history_around`] with what the row's state as of `seq_max` needs (see
+    /// [`Index::key_state_around`]): the newest change at or before it without an UPDATE's before
+    /// image; the oldest after it may be left out when there is one. Same errors.
+    pub fn key_state_around(
+        &self,
+        index: &Index,
+        pk: &[u8],
+        seq_max: u64,
+        baseline_seq: u64,
+    ) -> Result<(Option<StoredChange>, Option<StoredChange>), ApiError> {
+        let indexed = |pk: &[u8]| index.key_state_around(self.table_no, pk, seq_max);
+        self.around(indexed, pk, seq_max, baseline_seq)
+    }
+
+    /// The index's answer (`indexed`) completed from archive files.
+    fn around(
+        &self,
+        indexed: impl FnOnce(&[u8]) -> Result<IndexAnswer, crate::index::IndexError>,
+        pk: &[u8],
+        seq_max: u64,
+        baseline_seq: u64,
+    ) -> Result<IndexAnswer, ApiError> {
         self.check_pruned(seq_max, "the row")?;
-        let (mut at, mut after) = index.key_history_around(self.table_no, pk, seq_max)?;
+        let (mut at, mut after) = indexed(pk)?;
         if !self.files.is_empty() {
             let archived = self.events(pk)?;
             if at.is_none() {
@@ -243,6 +269,9 @@ fn stored(e: Event, schema_version: u32) -> Option<StoredChange> {
         after: e.after,
     })
 }
+
+/// A key's newest change at or before a seq and its oldest after it.
+type IndexAnswer = (Option<StoredChange>, Option<StoredChange>);
 
 /// One encoded PK with its archived changes in seq order.
 type KeyChanges = (Vec<u8>, Vec<StoredChange>);

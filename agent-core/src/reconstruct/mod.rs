@@ -12,10 +12,10 @@ use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyBound, KeyPre
 use agent_api::time::format_unix_micros;
 use agent_api::{ErrorCode, Value};
 
-use crate::capture::state::now_us;
-use crate::index::{keys, ChangeKind, Gap, StoredChange, TableEntry};
-use crate::schema::{ColumnDef, TableSchema};
 use crate::App;
+use crate::capture::state::now_us;
+use crate::index::{ChangeKind, Gap, StoredChange, TableEntry, keys};
+use crate::schema::{ColumnDef, TableSchema};
 
 mod diff;
 mod snapshot;
@@ -108,7 +108,7 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
             };
             for (pk, literal) in encoded {
                 let base_seq = base.as_ref().map_or(0, |b| b.baseline.manifest.seq);
-                let (at, after) = tiers.key_history_around(index, &pk, seq_max, base_seq)?;
+                let (at, after) = tiers.key_state_around(index, &pk, seq_max, base_seq)?;
                 if at.is_none() && after.is_none() && !complete && base.is_none() {
                     warnings.push(no_history_warning(&req.schema, &req.table, literal));
                 }
