@@ -263,6 +263,9 @@ pub struct Index {
     clears: Keyspace,
     meta: Keyspace,
     registry: RwLock<Registry>,
+    /// Table numbers with a TRUNCATE in `clears` (added before the batch holding it commits), so
+    /// the TRUNCATE lookups of every read answer a table never truncated without a range read.
+    truncated: RwLock<HashSet<u32>>,
 }
 
 impl Index {
@@ -302,9 +305,36 @@ impl Index {
             clears,
             meta,
             registry: RwLock::new(Registry::default()),
+            truncated: RwLock::default(),
         };
         index.load_registry()?;
+        index.load_truncated()?;
         Ok(index)
+    }
+
+    /// Fills the set of truncated tables: one seek per table number found in `clears`.
+    fn load_truncated(&self) -> Result<(), IndexError> {
+        let mut found = HashSet::new();
+        let mut from = 0u32;
+        while let Some(kv) = self.clears.range(clear_key(from, 0)..).next() {
+            let key = kv.key()?;
+            let Some(table_no) = key.get(..4).map(|b| be_u64(b) as u32) else {
+                return Err(IndexError::Corrupt("short clear key".into()));
+            };
+            found.insert(table_no);
+            match table_no.checked_add(1) {
+                Some(next) => from = next,
+                None => break,
+            }
+        }
+        *self.truncated.write().unwrap_or_else(|p| p.into_inner()) = found;
+        Ok(())
+    }
+
+    /// Whether `table_no` has (or is about to have) a TRUNCATE in `clears`.
+    fn ever_truncated(&self, table_no: u32) -> bool {
+        let truncated = self.truncated.read().unwrap_or_else(|p| p.into_inner());
+        truncated.contains(&table_no)
     }
 
     fn load_registry(&self) -> Result<(), IndexError> {
@@ -514,6 +544,9 @@ impl Index {
 
     /// The seq of the first TRUNCATE of `table_no` after `after`, if any.
     pub fn next_clear(&self, table_no: u32, after: u64) -> Result<Option<u64>, IndexError> {
+        if !self.ever_truncated(table_no) {
+            return Ok(None);
+        }
         let lo = clear_key(table_no, after.saturating_add(1));
         let hi = clear_key(table_no, u64::MAX);
         match self.clears.range(lo..=hi).next() {
@@ -529,7 +562,7 @@ impl Index {
         after: u64,
         upto: u64,
     ) -> Result<Option<u64>, IndexError> {
-        if upto <= after {
+        if upto <= after || !self.ever_truncated(table_no) {
             return Ok(None);
         }
         let lo = clear_key(table_no, after.saturating_add(1));
@@ -577,6 +610,11 @@ impl Index {
         }
         let cp = serde_json::to_vec(checkpoint).map_err(corrupt)?;
         batch.insert(&self.meta, format!("checkpoint/{server_id}"), cp);
+        // Known before the TRUNCATEs are readable, so no read skips one.
+        if txns.iter().any(|t| !t.clears.is_empty()) {
+            let mut truncated = self.truncated.write().unwrap_or_else(|p| p.into_inner());
+            truncated.extend(txns.iter().flat_map(|t| t.clears.iter().copied()));
+        }
         let mut reg = self.registry.write().unwrap_or_else(|p| p.into_inner());
         let dirty: Vec<TableKey> = reg
             .dirty
@@ -729,35 +767,34 @@ impl Index {
         pk: &[u8],
         seq_max: u64,
     ) -> Result<(Option<RawChange>, Option<RawChange>), IndexError> {
-        // `table_no | pk | 0xFF * 12`: the prefix is `bounds[..prefix_len]`, the end all of it.
-        let prefix_len = 4 + pk.len();
-        let mut bounds = Vec::with_capacity(prefix_len + 12);
-        bounds.extend_from_slice(&table_no.to_be_bytes());
-        bounds.extend_from_slice(pk);
-        bounds.extend_from_slice(&[0xFF; 12]);
-        let (prefix, end) = (&bounds[..prefix_len], bounds.as_slice());
+        let mut prefix = Vec::with_capacity(4 + pk.len());
+        prefix.extend_from_slice(&table_no.to_be_bytes());
+        prefix.extend_from_slice(pk);
+        // No upper bound: fjall then skips locating the range's end in every table and block it
+        // opens; the loop stops at the first key past this PK instead.
+        let mut versions = self.rows.range(prefix.as_slice()..);
         let mut at = None;
-        let mut versions = self.rows.range(prefix..=end);
-        let mut read = 0;
-        while read < FORWARD_VERSIONS {
+        for _ in 0..FORWARD_VERSIONS {
             let Some(kv) = versions.next() else {
                 return Ok((at, None));
             };
             let (key, value) = kv.into_inner()?;
+            if !key.starts_with(&prefix) {
+                return Ok((at, None));
+            }
             // Only this PK's keys have exactly this length (PK encodings are prefix-free; the
             // check keeps a longer PK sharing the prefix out even if one were not).
-            if key.len() != prefix_len + 12 {
+            if key.len() != prefix.len() + 12 {
                 continue;
             }
-            let seq = be_u64(&key[prefix_len..]);
+            let seq = be_u64(&key[prefix.len()..]);
             if seq > seq_max {
                 return Ok((at, Some((seq, value))));
             }
             at = Some((seq, value));
-            read += 1;
         }
         drop(versions);
-        self.raw_split(prefix, seq_max)
+        self.raw_split(&prefix, seq_max)
     }
 
     /// [`Self::raw_around`] for a key with many versions at or before `seq_max`: a reverse seek

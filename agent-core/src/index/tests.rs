@@ -245,3 +245,47 @@ fn scan_keys_gives_each_key_its_split_once() {
         .unwrap();
     assert_eq!(calls, 1);
 }
+
+#[test]
+fn truncates_are_found_for_truncated_tables_only_also_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let truncate = |seq: u64, tables: Vec<u32>| CommittedTxn {
+        seq,
+        record: TxnRecord {
+            visible_us: seq as i64,
+            commit_us: seq as i64,
+            gtid: None,
+            binlog_file: "binlog.000001".into(),
+            binlog_pos: seq,
+            rows: 0,
+        },
+        changes: Vec::new(),
+        ordinal_base: 0,
+        clears: tables,
+    };
+    let check = |index: &Index| {
+        assert_eq!(index.next_clear(TABLE, 0).unwrap(), Some(5));
+        assert_eq!(index.next_clear(TABLE, 5).unwrap(), Some(9));
+        assert_eq!(index.next_clear(TABLE, 9).unwrap(), None);
+        assert_eq!(index.last_clear(TABLE, 0, 8).unwrap(), Some(5));
+        assert_eq!(index.last_clear(TABLE, 0, 100).unwrap(), Some(9));
+        assert_eq!(index.last_clear(TABLE, 5, 8).unwrap(), None);
+        assert_eq!(index.next_clear(u32::MAX, 0).unwrap(), Some(9));
+        assert_eq!(index.last_clear(u32::MAX, 0, 9).unwrap(), Some(9));
+        for never in [0, TABLE - 1, TABLE + 1] {
+            assert_eq!(index.next_clear(never, 0).unwrap(), None);
+            assert_eq!(index.last_clear(never, 0, 100).unwrap(), None);
+        }
+    };
+    {
+        let index = Index::open(dir.path()).unwrap();
+        assert_eq!(index.next_clear(TABLE, 0).unwrap(), None);
+        let txns = [truncate(5, vec![TABLE]), truncate(9, vec![TABLE, u32::MAX])];
+        index
+            .commit(1, &txns, &Checkpoint::default(), true)
+            .unwrap();
+        check(&index);
+        index.flush().unwrap();
+    }
+    check(&Index::open(dir.path()).unwrap());
+}
