@@ -5,6 +5,7 @@
 //! key whose first captured change comes later and is an UPDATE or DELETE existed before it: its
 //! before image is the state as of T.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use agent_api::catalog::ColumnInfo;
@@ -158,7 +159,8 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
             )?;
         }
     }
-    let (columns, schema_id) = answer_columns(&out_schema.columns, req.known_schema);
+    let id = schema_id_of(&out_schema);
+    let (columns, schema_id) = columns_for(&out_schema.columns, id, req.known_schema);
     Ok(FlashbackResponse {
         success: true,
         columns,
@@ -174,12 +176,37 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
 /// `known_schema` already names this column list (it keeps them), all of them otherwise.
 pub(crate) fn answer_columns(columns: &[ColumnDef], known: Option<u64>) -> (Vec<ColumnInfo>, u64) {
     let id = agent_api::flashback::schema_id(columns.iter().map(|c| &c.info));
+    columns_for(columns, id, known)
+}
+
+/// [`answer_columns`] with the column list's `schema_id` already known.
+fn columns_for(columns: &[ColumnDef], id: u64, known: Option<u64>) -> (Vec<ColumnInfo>, u64) {
     let carried = if known == Some(id) {
         Vec::new()
     } else {
         columns.iter().map(|c| c.info.clone()).collect()
     };
     (carried, id)
+}
+
+thread_local! {
+    /// The schema version the last flashback answer on this thread was built with, and the
+    /// `schema_id` of its columns: point queries repeat one table, and hashing its column list
+    /// costs about 5k instructions. Holding the `Arc` keeps the pointer from being reused.
+    static LAST_SCHEMA_ID: RefCell<Option<(Arc<TableSchema>, u64)>> = const { RefCell::new(None) };
+}
+
+/// `agent_api::flashback::schema_id` of the columns of `schema` (a schema version is immutable
+/// behind its `Arc`, so the same `Arc` has the same id).
+fn schema_id_of(schema: &Arc<TableSchema>) -> u64 {
+    LAST_SCHEMA_ID.with_borrow_mut(|last| match last {
+        Some((known, id)) if Arc::ptr_eq(known, schema) => *id,
+        _ => {
+            let id = agent_api::flashback::schema_id(schema.columns.iter().map(|c| &c.info));
+            *last = Some((Arc::clone(schema), id));
+            id
+        }
+    })
 }
 
 /// The source's `complete_until_us` for a flashback answer (µs since the Unix epoch, see
@@ -530,6 +557,28 @@ mod tests {
             ErrorCode::TableNotFound,
             "table shop.t has no captured history",
         )
+    }
+
+    #[test]
+    fn schema_id_of_follows_the_schema_version() {
+        let id =
+            |s: &TableSchema| agent_api::flashback::schema_id(s.columns.iter().map(|c| &c.info));
+        let narrow = Arc::new(crate::test_support::orders(Vec::new()));
+        let extra = crate::test_support::orders(vec![crate::test_support::col(
+            "qty",
+            crate::schema::Decode::Int {
+                bytes: 4,
+                unsigned: false,
+            },
+        )]);
+        let wide = Arc::new(extra);
+        assert_ne!(id(&narrow), id(&wide));
+        for s in [&narrow, &narrow, &wide, &wide, &narrow] {
+            assert_eq!(schema_id_of(s), id(s));
+        }
+        // An equal schema in another Arc has the same id.
+        let copy = Arc::new((*wide).clone());
+        assert_eq!(schema_id_of(&copy), id(&wide));
     }
 
     #[tokio::test]
