@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use agent_api::Value;
 use agent_core::index::{ChangeKind, Checkpoint, CommittedTxn, Index, RowChange, TxnRecord};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{criterion_group, criterion_main, Criterion};
 
 const SERVER_ID: u32 = 1;
 const TABLE_NO: u32 = 1;

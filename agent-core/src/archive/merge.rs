@@ -2,8 +2,8 @@
 //! seqs at or below it. The three functions mirror the index's own read functions, so
 //! reconstruction calls them in the same places.
 
-use agent_api::ErrorCode;
 use agent_api::time::format_unix_micros;
+use agent_api::ErrorCode;
 use bytes::Bytes;
 use tokio::sync::OwnedRwLockReadGuard;
 

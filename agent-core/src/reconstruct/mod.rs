@@ -13,10 +13,10 @@ use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyBound, KeyPre
 use agent_api::time::format_unix_micros;
 use agent_api::{ErrorCode, Value};
 
-use crate::App;
 use crate::capture::state::now_us;
-use crate::index::{ChangeKind, Gap, StoredChange, TableEntry, keys};
+use crate::index::{keys, ChangeKind, Gap, StoredChange, TableEntry};
 use crate::schema::{ColumnDef, TableSchema};
+use crate::App;
 
 mod diff;
 mod snapshot;
