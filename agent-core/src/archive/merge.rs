@@ -101,8 +101,9 @@ impl TierView {
     }
 
     /// Like [`Index::scan_keys`] over both tiers: every key of the table within
-    /// `[lower, upper]` (prefix-inclusive) with its newest change at or before `seq_max` and the
-    /// oldest after it, in PK order. Archive files are merged as streams: memory holds one
+    /// `[lower, upper]` (prefix-inclusive) with what its state at `seq_max` needs (the newest
+    /// change at or before it without an UPDATE's before image, else the oldest after it), in PK
+    /// order. Archive files are merged as streams: memory holds one
     /// decoded batch per file and one key's archived changes.
     ///
     /// `baseline_seq` as for [`Self::key_history_around`].
@@ -125,11 +126,11 @@ impl TierView {
         }
         let mut archived = AheadKeys::new(Some(ArchivedKeys::open(&self.files, lower, upper)?))?;
         let mut stopped = false;
-        // Archive changes of one key, split at seq_max.
+        // Archive changes of one key, split at seq_max, in the index's state-only form.
         let split = |changes: Vec<StoredChange>| {
             let at = changes.iter().rev().find(|c| c.seq <= seq_max).cloned();
             let after = changes.into_iter().find(|c| c.seq > seq_max);
-            (at, after)
+            state_only(at, after)
         };
         index.scan_keys(self.table_no, lower, upper, seq_max, |pk, at, after| {
             // Archived keys below this one first.
@@ -150,6 +151,7 @@ impl TierView {
                 at = at.or(a_at);
                 after = a_after.or(after);
             }
+            let (at, after) = state_only(at, after);
             stopped = !f(pk, at, after);
             !stopped
         })?;
@@ -268,6 +270,20 @@ fn stored(e: Event, schema_version: u32) -> Option<StoredChange> {
         before: e.before,
         after: e.after,
     })
+}
+
+/// What [`Index::scan_keys`] gives for a key, whichever tier its changes came from: the change at
+/// or before the split without an UPDATE's before image, else the one after it.
+fn state_only(at: Option<StoredChange>, after: Option<StoredChange>) -> IndexAnswer {
+    match at {
+        Some(mut c) => {
+            if c.kind == crate::index::ChangeKind::Update {
+                c.before = None;
+            }
+            (Some(c), None)
+        }
+        None => (None, after),
+    }
 }
 
 /// A key's newest change at or before a seq and its oldest after it.

@@ -759,10 +759,8 @@ impl Index {
         pk: &[u8],
         seq_max: u64,
     ) -> Result<(Option<StoredChange>, Option<StoredChange>), IndexError> {
-        match self.raw_around(table_no, pk, seq_max)? {
-            (Some(at), _) => Ok((decode_raw(Some(at), false)?, None)),
-            (None, after) => Ok((None, decode_raw(after, true)?)),
-        }
+        let (at, after) = self.raw_around(table_no, pk, seq_max)?;
+        decode_state(at, after)
     }
 
     /// The raw changes [`Self::key_history_around`] decodes.
@@ -825,8 +823,10 @@ impl Index {
     }
 
     /// Every distinct PK of `table_no` whose encoding lies in `[lower, upper]` (prefix-inclusive;
-    /// `None` = unbounded), with its newest change at or before `seq_max` and oldest after it.
-    /// Calls `f(pk, before, after)` in PK order; stops when `f` returns false.
+    /// `None` = unbounded), with what its state as of `seq_max` needs, as
+    /// [`Self::key_state_around`] gives it: the newest change at or before `seq_max` without an
+    /// UPDATE's before image, else the oldest change after it. Calls `f(pk, at, after)` in PK
+    /// order; stops when `f` returns false.
     pub fn scan_keys(
         &self,
         table_no: u32,
@@ -859,10 +859,7 @@ impl Index {
             let pk = &key[4..key.len() - 12];
             if current.as_ref().is_none_or(|c| &c[4..c.len() - 12] != pk) {
                 if let Some(prev) = current.take() {
-                    let (a, b) = (
-                        decode_raw(at.take(), true)?,
-                        decode_raw(after.take(), true)?,
-                    );
+                    let (a, b) = decode_state(at.take(), after.take())?;
                     if !f(&prev[4..prev.len() - 12], a, b) {
                         return Ok(());
                     }
@@ -877,7 +874,7 @@ impl Index {
             }
         }
         if let Some(prev) = current {
-            let (a, b) = (decode_raw(at, true)?, decode_raw(after, true)?);
+            let (a, b) = decode_state(at, after)?;
             f(&prev[4..prev.len() - 12], a, b);
         }
         Ok(())
@@ -1068,6 +1065,19 @@ fn first_of_key(
     }
     Ok(None)
 }
+
+/// What a key's state as of a split point needs of its raw changes around it: the newest at or
+/// before the split without an UPDATE's before image (its after image is the row; the later change
+/// is not needed), else the oldest after it in full (its before image is the row).
+fn decode_state(at: Option<RawChange>, after: Option<RawChange>) -> Result<StatePair, IndexError> {
+    match at {
+        Some(at) => Ok((decode_raw(Some(at), false)?, None)),
+        None => Ok((None, decode_raw(after, true)?)),
+    }
+}
+
+/// A key's change at or before a split point and the one after it.
+type StatePair = (Option<StoredChange>, Option<StoredChange>);
 
 /// Decodes a raw change, with the before image of an UPDATE when `before`.
 fn decode_raw(raw: Option<RawChange>, before: bool) -> Result<Option<StoredChange>, IndexError> {
