@@ -36,6 +36,9 @@ pub struct App {
     pub sources: HashMap<u32, Arc<SourceState>>,
     /// The cold tier (Parquet archives and their catalog); reads merge it with the index.
     pub archive: Arc<archive::Archive>,
+    /// The source's recent answers about tables capture never saw (see
+    /// [`reconstruct::SourceTableChecks`]).
+    pub source_checks: reconstruct::SourceTableChecks,
 }
 
 impl App {
@@ -57,6 +60,7 @@ impl App {
             index,
             sources,
             archive: Arc::new(archive),
+            source_checks: Default::default(),
         })
     }
 }
