@@ -2,13 +2,13 @@
 //! [`agent_api::AgentClient`], the caches in front of it (short-lived table metadata, answers
 //! from immutable history), and the one mapping from agent failures to MySQL errors.
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use agent_api::catalog::{ColumnInfo, TableInfo, TablesQuery};
 use agent_api::diff::{DiffRequest, DiffResponse};
-use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyBound, KeyPredicate};
+use agent_api::flashback::{FlashbackRequest, FlashbackResponse, KeyPredicate};
 use agent_api::snapshot::{SnapshotHeader, SnapshotRequest};
+use agent_api::wire;
 use agent_api::{AgentClient, ClientError, ErrorCode, Value};
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
@@ -193,7 +193,7 @@ impl CachedBackend {
             Cache::builder()
                 .max_capacity(config.answers_max_bytes)
                 .weigher(|key: &AnswerKey, answer: &Arc<FlashbackAnswer>| {
-                    let bytes = key.bytes() + answer_bytes(answer);
+                    let bytes = key.0.len() + answer_bytes(answer);
                     u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
                 .build()
@@ -286,7 +286,7 @@ impl CachedBackend {
         &self,
         request: &FlashbackRequest,
     ) -> Result<Arc<FlashbackAnswer>, ClientError> {
-        let key = self.answers.as_ref().map(|_| AnswerKey(request.clone()));
+        let key = self.answers.as_ref().map(|_| AnswerKey::new(request));
         if let (Some(cache), Some(key)) = (&self.answers, &key) {
             if let Some(hit) = cache.get(key).await {
                 return Ok(hit);
@@ -398,121 +398,47 @@ impl std::ops::Deref for SharedTable {
     }
 }
 
-/// The answer cache's key: a whole `_flashback` request, compared field by field with floats by
-/// their bits (as the request's JSON text compared them: `-0.0` and `0.0` stay apart).
-#[derive(Debug, Clone)]
-struct AnswerKey(FlashbackRequest);
+/// The answer cache's key: a whole `_flashback` request in `agent_api::wire`'s value encoding
+/// (floats by their bits, as the request's JSON text compared them: `-0.0` and `0.0` stay apart).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct AnswerKey(Vec<u8>);
 
 impl AnswerKey {
-    /// Approximate bytes, for the `answers_max_bytes` budget.
-    fn bytes(&self) -> usize {
-        let r = &self.0;
-        let values: usize = match &r.key {
-            KeyPredicate::In(keys) => keys.iter().flatten().map(value_bytes).sum(),
-            KeyPredicate::Range { lower, upper } => (lower.iter().chain(upper))
-                .flat_map(|b| &b.key)
-                .map(value_bytes)
-                .sum(),
-        };
-        64 + r.schema.len() + r.table.len() + values
-    }
-}
-
-fn value_bytes(v: &Value) -> usize {
-    match v {
-        Value::Decimal(s) | Value::Text(s) | Value::Json(s) => 16 + s.len(),
-        Value::Bytes(b) => 16 + b.len(),
-        _ => 16,
-    }
-}
-
-impl PartialEq for AnswerKey {
-    fn eq(&self, other: &Self) -> bool {
-        let (a, b) = (&self.0, &other.0);
-        let same_values = |x: &[Value], y: &[Value]| {
-            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_value(v, w))
-        };
-        let same_bound = |x: &Option<KeyBound>, y: &Option<KeyBound>| match (x, y) {
-            (None, None) => true,
-            (Some(x), Some(y)) => x.inclusive == y.inclusive && same_values(&x.key, &y.key),
-            _ => false,
-        };
-        let same_key = match (&a.key, &b.key) {
-            (KeyPredicate::In(x), KeyPredicate::In(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_values(v, w))
+    fn new(r: &FlashbackRequest) -> Self {
+        let mut b = Vec::with_capacity(64);
+        b.extend_from_slice(&r.server_id.to_le_bytes());
+        b.extend_from_slice(&r.as_of_us.to_le_bytes());
+        match r.known_schema {
+            None => b.push(0),
+            Some(id) => {
+                b.push(1);
+                b.extend_from_slice(&id.to_le_bytes());
             }
-            (
-                KeyPredicate::Range { lower, upper },
-                KeyPredicate::Range {
-                    lower: lower_b,
-                    upper: upper_b,
-                },
-            ) => same_bound(lower, lower_b) && same_bound(upper, upper_b),
-            _ => false,
-        };
-        a.server_id == b.server_id
-            && a.as_of_us == b.as_of_us
-            && a.known_schema == b.known_schema
-            && a.schema == b.schema
-            && a.table == b.table
-            && same_key
-    }
-}
-
-impl Eq for AnswerKey {}
-
-impl Hash for AnswerKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        let r = &self.0;
-        (r.server_id, r.as_of_us, r.known_schema).hash(h);
-        (&r.schema, &r.table).hash(h);
+        }
+        for name in [&r.schema, &r.table] {
+            wire::put_varint(&mut b, name.len() as u64);
+            b.extend_from_slice(name.as_bytes());
+        }
         match &r.key {
             KeyPredicate::In(keys) => {
-                h.write_u8(0);
-                h.write_usize(keys.len());
-                keys.iter().for_each(|k| hash_values(k, h));
+                b.push(0);
+                wire::put_varint(&mut b, keys.len() as u64);
+                keys.iter().for_each(|k| wire::put_row(&mut b, k));
             }
             KeyPredicate::Range { lower, upper } => {
-                h.write_u8(1);
+                b.push(1);
                 for bound in [lower, upper] {
                     match bound {
-                        None => h.write_u8(0),
-                        Some(b) => {
-                            h.write_u8(1 + u8::from(b.inclusive));
-                            hash_values(&b.key, h);
+                        None => b.push(0),
+                        Some(kb) => {
+                            b.push(1 + u8::from(kb.inclusive));
+                            wire::put_row(&mut b, &kb.key);
                         }
                     }
                 }
             }
         }
-    }
-}
-
-/// Equality with floats by their bits.
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
-        (Value::Double(x), Value::Double(y)) => x.to_bits() == y.to_bits(),
-        _ => a == b,
-    }
-}
-
-fn hash_values<H: Hasher>(values: &[Value], h: &mut H) {
-    h.write_usize(values.len());
-    for v in values {
-        std::mem::discriminant(v).hash(h);
-        match v {
-            Value::Null => {}
-            Value::Int(n) => n.hash(h),
-            Value::UInt(n) => n.hash(h),
-            Value::Float(f) => f.to_bits().hash(h),
-            Value::Double(f) => f.to_bits().hash(h),
-            Value::Decimal(s) | Value::Text(s) | Value::Json(s) => s.hash(h),
-            Value::Bytes(b) => b.hash(h),
-            Value::Date(d) => d.hash(h),
-            Value::Time(t) => t.hash(h),
-            Value::DateTime(dt) => dt.hash(h),
-        }
+        Self(b)
     }
 }
 
@@ -670,7 +596,7 @@ mod tests {
         let keyed = |value: Value, as_of_us: i64| {
             let mut r = request(as_of_us);
             r.key = KeyPredicate::In(vec![vec![value]]);
-            AnswerKey(r)
+            AnswerKey::new(&r)
         };
         let state = std::collections::hash_map::RandomState::new();
         let a = keyed(Value::Double(1.5), 7);
@@ -689,13 +615,13 @@ mod tests {
         let range = |inclusive: bool| {
             let mut r = request(7);
             r.key = KeyPredicate::Range {
-                lower: Some(KeyBound {
+                lower: Some(agent_api::flashback::KeyBound {
                     key: vec![Value::Int(1)],
                     inclusive,
                 }),
                 upper: None,
             };
-            AnswerKey(r)
+            AnswerKey::new(&r)
         };
         assert_eq!(range(true), range(true));
         assert_ne!(range(true), range(false));
