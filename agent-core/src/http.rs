@@ -60,15 +60,27 @@ impl IntoResponse for ApiError {
 /// `BytesMut` writer grown from 128 bytes, which cost the point-query path about a third more
 /// instructions per answer).
 fn json_body<T: serde::Serialize>(value: &T) -> Response {
+    typed_body(value, "application/json", |_| {})
+}
+
+/// `value` as JSON, then whatever `append` adds, answered with `content_type`.
+fn typed_body<T: serde::Serialize>(
+    value: &T,
+    content_type: &'static str,
+    append: impl FnOnce(&mut Vec<u8>),
+) -> Response {
     match serde_json::to_vec(value) {
-        Ok(bytes) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            )],
-            bytes,
-        )
-            .into_response(),
+        Ok(mut bytes) => {
+            append(&mut bytes);
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static(content_type),
+                )],
+                bytes,
+            )
+                .into_response()
+        }
         Err(e) => {
             ApiError::new(ErrorCode::Internal, format!("encoding the answer: {e}")).into_response()
         }
@@ -88,25 +100,12 @@ fn accepts_rows(headers: &HeaderMap) -> bool {
 /// A flashback answer in the binary row form: the answer's JSON without rows, `\n`, row records.
 fn rows_body(mut resp: FlashbackResponse) -> Response {
     let rows = std::mem::take(&mut resp.rows);
-    let mut bytes = match serde_json::to_vec(&resp) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            return ApiError::new(ErrorCode::Internal, format!("encoding the answer: {e}"))
-                .into_response();
+    typed_body(&resp, wire::ROWS_MEDIA_TYPE, |bytes| {
+        bytes.push(b'\n');
+        for row in &rows {
+            wire::put_row(bytes, row);
         }
-    };
-    bytes.push(b'\n');
-    for row in &rows {
-        wire::put_row(&mut bytes, row);
-    }
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static(wire::ROWS_MEDIA_TYPE),
-        )],
-        bytes,
-    )
-        .into_response()
+    })
 }
 
 fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -132,38 +132,36 @@ impl AgentClient {
         &self,
         request: &FlashbackRequest,
     ) -> Result<FlashbackResponse, ClientError> {
-        if let Some(pool) = &self.plain {
-            let body =
-                serde_json::to_vec(request).map_err(|e| ClientError::Config(e.to_string()))?;
-            let answer = pool
-                .post(
-                    self.flashback_url.path(),
-                    &self.authorization,
-                    ROWS_MEDIA_TYPE,
-                    body,
-                )
-                .await?;
-            if !(200..300).contains(&answer.status) {
-                return Err(ClientError::Http {
-                    status: answer.status,
-                    body: serde_json::from_slice::<ErrorBody>(&answer.body).ok(),
-                });
+        let (status, content_type, body) = match &self.plain {
+            Some(pool) => {
+                let body =
+                    serde_json::to_vec(request).map_err(|e| ClientError::Config(e.to_string()))?;
+                let answer = pool
+                    .post(self.flashback_url.path(), &self.authorization, body)
+                    .await?;
+                (answer.status, answer.content_type, answer.body)
             }
-            let binary = answer
-                .content_type
-                .is_some_and(|v| v.as_bytes() == ROWS_MEDIA_TYPE.as_bytes());
-            return decode_flashback(binary, &answer.body);
+            None => {
+                let resp = self
+                    .post_request(self.flashback_url.clone(), request)?
+                    .header(reqwest::header::ACCEPT, ROWS_MEDIA_TYPE)
+                    .header(AUTHORIZATION, self.authorization.clone())
+                    .send()
+                    .await
+                    .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
+                let status = resp.status().as_u16();
+                let content_type = resp.headers().get(CONTENT_TYPE).cloned();
+                let body = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
+                (status, content_type, body)
+            }
+        };
+        if !(200..300).contains(&status) {
+            return Err(http_error(status, &body));
         }
-        let req = self
-            .post_request(self.flashback_url.clone(), request)?
-            .header(reqwest::header::ACCEPT, ROWS_MEDIA_TYPE);
-        let resp = self.start(req).await?;
-        let binary = is_rows_media_type(&resp);
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
-        decode_flashback(binary, &body)
+        decode_flashback(is_rows(content_type.as_ref()), &body)
     }
 
     /// `POST /v1/diff`.
@@ -208,7 +206,7 @@ impl AgentClient {
             .post_request(self.url("/v1/snapshot"), request)?
             .header(reqwest::header::ACCEPT, ROWS_MEDIA_TYPE);
         let resp = self.start(req).await?;
-        let binary = is_rows_media_type(&resp);
+        let binary = is_rows(resp.headers().get(CONTENT_TYPE));
         let mut lines = BodyReader {
             resp,
             buf: Vec::new(),
@@ -276,10 +274,7 @@ impl AgentClient {
             .bytes()
             .await
             .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
-        Err(ClientError::Http {
-            status: status.as_u16(),
-            body: serde_json::from_slice::<ErrorBody>(&body).ok(),
-        })
+        Err(http_error(status.as_u16(), &body))
     }
 
     async fn send<R: DeserializeOwned>(
@@ -297,10 +292,7 @@ impl AgentClient {
             .await
             .map_err(|e| ClientError::Unreachable(error_chain(&e)))?;
         if !status.is_success() {
-            return Err(ClientError::Http {
-                status: status.as_u16(),
-                body: serde_json::from_slice::<ErrorBody>(&body).ok(),
-            });
+            return Err(http_error(status.as_u16(), &body));
         }
         decode_answer(&body)
     }
@@ -342,25 +334,14 @@ impl SnapshotStream {
         if self.done {
             return Ok(None);
         }
-        let line = if self.binary {
-            match self.lines.next_record().await? {
-                None => None,
-                Some(OwnedRecord::Row(row)) => {
-                    self.rows += 1;
-                    return Ok(Some(row));
-                }
-                Some(OwnedRecord::End(json)) => Some(SnapshotLine::End(
-                    serde_json::from_slice(&json)
-                        .map_err(|e| ClientError::Decode(e.to_string()))?,
-                )),
-            }
-        } else {
-            match self.lines.next_line().await? {
+        let line = match self.binary {
+            true => self.lines.next_record().await?,
+            false => match self.lines.next_line().await? {
                 None => None,
                 Some(line) => Some(
                     SnapshotLine::parse(&line).map_err(|e| ClientError::Decode(e.to_string()))?,
                 ),
-            }
+            },
         };
         let Some(line) = line else {
             return Err(ClientError::Unreachable(format!(
@@ -412,19 +393,23 @@ impl BodyReader {
         }
     }
 
-    /// The next binary record (owned), `None` at the end of the body. Bytes left over at the
-    /// end that do not make a whole record are an error.
-    async fn next_record(&mut self) -> Result<Option<OwnedRecord>, ClientError> {
+    /// The next binary record as a snapshot line, `None` at the end of the body. Bytes left over
+    /// at the end that do not make a whole record are an error.
+    async fn next_record(&mut self) -> Result<Option<SnapshotLine>, ClientError> {
         loop {
             let mut pending = &self.buf[self.start..];
             let before = pending.len();
             match wire::take_record(&mut pending) {
                 Ok(record) => {
+                    let line = match record {
+                        Record::Row(row) => SnapshotLine::Row(row),
+                        Record::End(json) => SnapshotLine::End(
+                            serde_json::from_slice(json)
+                                .map_err(|e| ClientError::Decode(e.to_string()))?,
+                        ),
+                    };
                     self.start += before - pending.len();
-                    return Ok(Some(match record {
-                        Record::Row(row) => OwnedRecord::Row(row),
-                        Record::End(json) => OwnedRecord::End(json.to_vec()),
-                    }));
+                    return Ok(Some(line));
                 }
                 Err(WireError::Incomplete) => {}
                 Err(e) => return Err(decode_error(e)),
@@ -455,13 +440,6 @@ impl BodyReader {
     }
 }
 
-/// A [`Record`] that outlives the buffer it was read from.
-#[derive(Debug)]
-enum OwnedRecord {
-    Row(Vec<Value>),
-    End(Vec<u8>),
-}
-
 /// A 2xx flashback body in either form (JSON, or [`crate::wire`] when `binary`).
 fn decode_flashback(binary: bool, body: &[u8]) -> Result<FlashbackResponse, ClientError> {
     if !binary {
@@ -486,11 +464,17 @@ fn decode_flashback(binary: bool, body: &[u8]) -> Result<FlashbackResponse, Clie
     Ok(answer)
 }
 
-/// True when the answer's `Content-Type` is [`ROWS_MEDIA_TYPE`].
-fn is_rows_media_type(resp: &reqwest::Response) -> bool {
-    resp.headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == ROWS_MEDIA_TYPE.as_bytes())
+/// True when an answer's `Content-Type` is [`ROWS_MEDIA_TYPE`].
+fn is_rows(content_type: Option<&HeaderValue>) -> bool {
+    content_type.is_some_and(|v| v.as_bytes() == ROWS_MEDIA_TYPE.as_bytes())
+}
+
+/// A non-2xx answer, with its error body when it holds one.
+fn http_error(status: u16, body: &[u8]) -> ClientError {
+    ClientError::Http {
+        status,
+        body: serde_json::from_slice::<ErrorBody>(body).ok(),
+    }
 }
 
 fn decode_error(e: WireError) -> ClientError {

@@ -20,6 +20,7 @@ use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper_util::rt::TokioIo;
 
 use crate::client::ClientError;
+use crate::wire::ROWS_MEDIA_TYPE;
 
 /// Idle connections kept per agent; more concurrent requests open more, and the surplus is closed
 /// when they finish.
@@ -28,7 +29,7 @@ const MAX_IDLE: usize = 64;
 /// Connect timeout, as the reqwest client's.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An answer: status, whether it is in the binary row form, body.
+/// An answer: status, `Content-Type`, body.
 pub(crate) struct Answer {
     pub status: u16,
     pub content_type: Option<HeaderValue>,
@@ -56,7 +57,7 @@ impl PlainPool {
         })
     }
 
-    /// `POST path` with a JSON `body`, asking for `accept`; the whole answer.
+    /// `POST path` with a JSON `body`, asking for the binary row form; the whole answer.
     ///
     /// Errors: [`ClientError::Unreachable`] when no connection can be made or the agent closes it
     /// before the whole answer arrived.
@@ -64,17 +65,16 @@ impl PlainPool {
         &self,
         path: &str,
         authorization: &HeaderValue,
-        accept: &'static str,
         body: Vec<u8>,
     ) -> Result<Answer, ClientError> {
         let body = Bytes::from(body);
         if let Some(sender) = self.take_idle() {
-            if let Ok(answer) = self.send(sender, path, authorization, accept, &body).await {
+            if let Ok(answer) = self.send(sender, path, authorization, &body).await {
                 return Ok(answer);
             }
         }
         let sender = self.connect().await?;
-        self.send(sender, path, authorization, accept, &body)
+        self.send(sender, path, authorization, &body)
             .await
             .map_err(|e| ClientError::Unreachable(format!("{}: {e}", self.authority)))
     }
@@ -94,7 +94,6 @@ impl PlainPool {
         mut sender: SendRequest<Full<Bytes>>,
         path: &str,
         authorization: &HeaderValue,
-        accept: &'static str,
         body: &Bytes,
     ) -> Result<Answer, hyper::Error> {
         sender.ready().await?;
@@ -105,7 +104,7 @@ impl PlainPool {
         headers.insert(HOST, self.host.clone());
         headers.insert(AUTHORIZATION, authorization.clone());
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        headers.insert(ACCEPT, HeaderValue::from_static(ROWS_MEDIA_TYPE));
         let response = sender.send_request(request).await?;
         let status = response.status().as_u16();
         let content_type = response.headers().get(CONTENT_TYPE).cloned();
