@@ -32,7 +32,7 @@ use tokio::net::TcpStream;
 use tracing::{debug, info};
 
 use self::codec::{CodecError, Packet, PacketWriter};
-use self::definitions::{DefinitionCache, Definitions};
+use self::definitions::DefinitionCache;
 use self::handshake::HandshakeError;
 use self::statements::Statements;
 use self::transport::{Reader, Writer};
@@ -250,29 +250,26 @@ impl Session {
         self.writer.write(&end).await
     }
 
-    /// Like [`Session::send_columns`], with the definitions already serialized.
-    async fn send_encoded_columns(&mut self, definitions: &Definitions) -> std::io::Result<()> {
-        let mut count = Vec::with_capacity(9);
-        count.put_lenenc_int(definitions.packets.len() as u64);
-        self.writer.write(&count).await?;
-        for packet in &definitions.packets {
-            self.writer.write(packet).await?;
-        }
-        if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
-            self.writer.write(&packets::eof(self.status(), 0)).await?;
-        }
-        Ok(())
-    }
-
     /// Column count, column definitions and (without CLIENT_DEPRECATE_EOF) the EOF after them.
     async fn send_columns(&mut self, columns: &[Column]) -> std::io::Result<()> {
-        let mut buf = Vec::new();
-        buf.put_lenenc_int(columns.len() as u64);
-        self.writer.write(&buf).await?;
-        for column in columns {
-            buf.clear();
-            write_column_definition(column, &mut buf);
-            self.writer.write(&buf).await?;
+        let packets: Vec<Vec<u8>> = (columns.iter())
+            .map(|column| {
+                let mut buf = Vec::new();
+                write_column_definition(column, &mut buf);
+                buf
+            })
+            .collect();
+        self.send_column_packets(&packets).await
+    }
+
+    /// The column count, the serialized column definitions (one packet payload each) and the
+    /// EOF that ends them when the client still expects it.
+    async fn send_column_packets(&mut self, packets: &[Vec<u8>]) -> std::io::Result<()> {
+        let mut count = Vec::with_capacity(9);
+        count.put_lenenc_int(packets.len() as u64);
+        self.writer.write(&count).await?;
+        for packet in packets {
+            self.writer.write(packet).await?;
         }
         if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
             self.writer.write(&packets::eof(self.status(), 0)).await?;

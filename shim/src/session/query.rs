@@ -194,7 +194,9 @@ impl Session {
             .map(|w| (1105, w.clone()))
             .collect();
         let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_encoded_columns(&definitions).await.map_err(io)?;
+        self.send_column_packets(&definitions.packets)
+            .await
+            .map_err(io)?;
         let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
         let rows = response
             .rows

@@ -44,7 +44,9 @@ impl Session {
             .map(|w| (1105, w.clone()))
             .collect();
         let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_encoded_columns(&definitions).await.map_err(io)?;
+        self.send_column_packets(&definitions.packets)
+            .await
+            .map_err(io)?;
         let mut left = self.row_limit(plan.limit);
         let mut buf = Vec::new();
         while left > 0 {
