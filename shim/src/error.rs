@@ -208,10 +208,13 @@ impl MysqlError {
         )
     }
 
+    /// The error number of [`MysqlError::coverage`].
+    pub const COVERAGE: u16 = 1526;
+
     /// 1526 (HY000): the time is not covered by the agent's history; `detail` says which range
     /// and what to do.
     pub fn coverage(detail: &str) -> Self {
-        Self::new(1526, b"HY000", detail.to_owned())
+        Self::new(Self::COVERAGE, b"HY000", detail.to_owned())
     }
 
     /// 1815 (HY000): agent `success: false`, an undecodable answer, or another internal fault.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use agent_api::catalog::ColumnInfo;
 use agent_api::diff::{ChangeRow, ChangeType, DiffResponse};
 use agent_api::time::datetime_from_unix_micros;
-use agent_api::{ClientError, ErrorCode, Value};
+use agent_api::Value;
 
 use super::query::{Failure, RowFormat};
 use super::Session;
@@ -65,20 +65,17 @@ impl Session {
         let probe = tenant.backend.snapshot(&request);
         match self.until_disconnect(probe).await {
             Err(gone) => return gone,
-            Ok(Err(ClientError::Failure(body)))
-            | Ok(Err(ClientError::Http {
-                body: Some(body), ..
-            })) if matches!(
-                body.error.code,
-                ErrorCode::CoverageGap | ErrorCode::OutsideRetention
-            ) =>
-            {
-                return Failure::Mysql(mysql_error(&ClientError::Failure(body)));
+            Ok(Err(e)) => {
+                // The agent's coverage answer (1526) is the one worth passing on.
+                let error = mysql_error(&e);
+                if error.code == MysqlError::COVERAGE {
+                    return Failure::Mysql(error);
+                }
             }
-            // Anything else, including a table that appeared since the list was read (the
-            // next query sees it), is the answer MySQL gives.
-            Ok(_) => {}
+            // A table that appeared since the list was read: the next query sees it.
+            Ok(Ok(_)) => {}
         }
+        // Anything else is the answer MySQL gives.
         PlanError::NoSuchTable {
             schema,
             table: table.to_owned(),
