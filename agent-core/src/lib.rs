@@ -36,8 +36,8 @@ pub struct App {
     pub sources: HashMap<u32, Arc<SourceState>>,
     /// The cold tier (Parquet archives and their catalog); reads merge it with the index.
     pub archive: Arc<archive::Archive>,
-    /// The source's recent answers about tables capture never saw (see
-    /// [`reconstruct::SourceTableChecks`]).
+    /// The source's recent answers about tables capture never saw
+    /// ([`reconstruct::SourceTableChecks`]).
     pub source_checks: reconstruct::SourceTableChecks,
 }
 
@@ -60,7 +60,7 @@ impl App {
             index,
             sources,
             archive: Arc::new(archive),
-            source_checks: Default::default(),
+            source_checks: reconstruct::source_table_checks(),
         })
     }
 }

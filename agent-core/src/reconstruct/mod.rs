@@ -6,7 +6,6 @@
 //! before image is the state as of T.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use agent_api::catalog::ColumnInfo;
@@ -297,41 +296,21 @@ const SOURCE_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// How long the source's answer about a table is reused.
 const SOURCE_CHECK_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Answers kept at most; past that, expired ones are dropped, then all.
-const SOURCE_CHECK_ENTRIES: usize = 1024;
+/// Answers kept at most.
+const SOURCE_CHECK_ENTRIES: u64 = 1024;
 
-/// `(server_id, schema, table)`.
-type SourceTableKey = (u32, String, String);
+/// The source's answers to "does this table exist" (`(server_id, schema, table)` → exists) of
+/// the last [`SOURCE_CHECK_TTL`] (5 s), so a client repeating a query on a table capture never
+/// saw does not make agent-core open a source connection each time (each check is one
+/// connection, ~0.2 s on a local MariaDB). Failed checks are not kept.
+pub type SourceTableChecks = moka::future::Cache<(u32, String, String), bool>;
 
-/// The source's answers to "does this table exist" of the last [`SOURCE_CHECK_TTL`] (5 s), so a
-/// client repeating a query on a table capture never saw does not make agent-core open a source
-/// connection each time (each check is one connection, ~0.2 s on a local MariaDB). Failed checks
-/// are not kept.
-#[derive(Debug, Default)]
-pub struct SourceTableChecks {
-    answers: std::sync::Mutex<HashMap<SourceTableKey, (std::time::Instant, bool)>>,
-}
-
-impl SourceTableChecks {
-    /// The answer for `key` if it is younger than the TTL.
-    fn recent(&self, key: &SourceTableKey) -> Option<bool> {
-        let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        answers
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < SOURCE_CHECK_TTL)
-            .map(|(_, exists)| *exists)
-    }
-
-    fn remember(&self, key: SourceTableKey, exists: bool) {
-        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        if answers.len() >= SOURCE_CHECK_ENTRIES {
-            answers.retain(|_, (at, _)| at.elapsed() < SOURCE_CHECK_TTL);
-            if answers.len() >= SOURCE_CHECK_ENTRIES {
-                answers.clear();
-            }
-        }
-        answers.insert(key, (std::time::Instant::now(), exists));
-    }
+/// An empty [`SourceTableChecks`] bounded to [`SOURCE_CHECK_ENTRIES`] answers.
+pub fn source_table_checks() -> SourceTableChecks {
+    moka::future::Cache::builder()
+        .max_capacity(SOURCE_CHECK_ENTRIES)
+        .time_to_live(SOURCE_CHECK_TTL)
+        .build()
 }
 
 /// The error for `schema.table`, which neither the index nor any baseline of `server_id` knows
@@ -362,7 +341,7 @@ pub(crate) async fn unseen_table_error(
         );
     }
     let key = (server_id, schema.to_owned(), table.to_owned());
-    let asked = match app.source_checks.recent(&key) {
+    let asked = match app.source_checks.get(&key).await {
         Some(exists) => Ok(Ok(exists)),
         None => {
             let asked = tokio::time::timeout(
@@ -371,7 +350,7 @@ pub(crate) async fn unseen_table_error(
             )
             .await;
             if let Ok(Ok(exists)) = asked {
-                app.source_checks.remember(key, exists);
+                app.source_checks.insert(key, exists).await;
             }
             asked
         }
@@ -610,27 +589,23 @@ mod tests {
         )
     }
 
-    #[test]
-    fn source_table_checks_are_reused_and_bounded() {
-        let checks = SourceTableChecks::default();
-        let key = |i: usize| (1, "shop".to_owned(), format!("t{i}"));
-        assert_eq!(checks.recent(&key(0)), None);
-        checks.remember(key(0), true);
-        checks.remember(key(1), false);
-        assert_eq!(checks.recent(&key(0)), Some(true));
-        assert_eq!(checks.recent(&key(1)), Some(false));
-        assert_eq!(
-            checks.recent(&(2, "shop".to_owned(), "t0".to_owned())),
-            None
-        );
-        // Full of fresh answers: all are dropped before the next one is kept.
-        for i in 2..SOURCE_CHECK_ENTRIES + 1 {
-            checks.remember(key(i), true);
+    #[tokio::test]
+    async fn source_table_checks_are_reused_and_bounded() {
+        let checks = source_table_checks();
+        let key = |i: u64| (1, "shop".to_owned(), format!("t{i}"));
+        assert_eq!(checks.get(&key(0)).await, None);
+        checks.insert(key(0), true).await;
+        checks.insert(key(1), false).await;
+        assert_eq!(checks.get(&key(0)).await, Some(true));
+        assert_eq!(checks.get(&key(1)).await, Some(false));
+        let other_source = (2, "shop".to_owned(), "t0".to_owned());
+        assert_eq!(checks.get(&other_source).await, None);
+        for i in 2..SOURCE_CHECK_ENTRIES + 100 {
+            checks.insert(key(i), true).await;
         }
-        let kept = checks.answers.lock().unwrap().len();
+        checks.run_pending_tasks().await;
+        let kept = checks.entry_count();
         assert!(kept <= SOURCE_CHECK_ENTRIES, "{kept} answers kept");
-        assert_eq!(checks.recent(&key(SOURCE_CHECK_ENTRIES)), Some(true));
-        assert_eq!(checks.recent(&key(0)), None);
     }
 
     #[test]
