@@ -20,6 +20,7 @@
 pub mod agent;
 pub mod canon;
 pub mod cli;
+pub mod difftest;
 pub mod history;
 pub mod mariadb;
 pub mod process;
