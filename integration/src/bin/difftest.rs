@@ -29,7 +29,8 @@ difftest: dbtrail's answers against MariaDB's system-versioned twin on random hi
   --histories N           histories (default 12)
   --batch B               histories per agent-core run (default 6)
   --length A..B           transactions per history (default 8..18)
-  --types LIST            int,year,bit,decimal,float,temporal,text,binary,enumset,json,geometry,fbt,generated | all
+  --types LIST            int,year,bit,decimal,float,temporal,text,char,binary,enumset,json,geometry,fbt,generated | all
+  --key-types LIST        key column classes: int,decimal,temporal,text,binary | all
   --column-charsets LIST  utf8mb4,utf8mb3,latin1,binary | all
   --keys LIST             single,composite,unique,none | all
   --ddl LIST              add,drop,modify,renamecol,enumgrow,rename,truncate,dropcreate | all | none
@@ -37,6 +38,7 @@ difftest: dbtrail's answers against MariaDB's system-versioned twin on random hi
   --protocols LIST        text,binary | all
   --queries LIST          snapshot,in,range,absent | all
   --no-big                no transaction over 10,000 rows
+  --no-unwritten          skip tables never written between their CREATE and DROP
   --coldefs LIST          column-definition fields compared: name,org_name,type,flags,length,decimals,charset | all | none
   --time-zone TZ          session time zone of both clients, ±HH:MM (default +00:00)
   --server-time-zone TZ   the server's default time zone (default +00:00)
@@ -86,6 +88,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Args>> {
                 config.length = (x.parse()?, y.parse()?);
             }
             "--types" => dims.types = parse_set(&val()?, TypeClass::ALL)?,
+            "--key-types" => dims.key_types = parse_set(&val()?, TypeClass::ALL)?,
             "--column-charsets" => {
                 dims.column_charsets = parse_set(&val()?, ColumnCharset::ALL)?
             }
@@ -97,6 +100,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Args>> {
             "--protocols" => dims.protocols = parse_set(&val()?, Protocol::ALL)?,
             "--queries" => dims.queries = parse_set(&val()?, QueryKind::ALL)?,
             "--no-big" => dims.big_transactions = false,
+            "--no-unwritten" => dims.unwritten = false,
             "--coldefs" => dims.coldefs = parse_set(&val()?, ColdefField::ALL)?,
             "--time-zone" => config.time_zone = val()?,
             "--server-time-zone" => a.server_tz = val()?,

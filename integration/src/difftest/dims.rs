@@ -57,8 +57,10 @@ named_enum!(
         Float = "float",
         /// DATE, TIME, DATETIME, TIMESTAMP with 0–6 fractional digits.
         Temporal = "temporal",
-        /// CHAR, VARCHAR, TEXT in the column charsets of [`Dims::column_charsets`].
+        /// VARCHAR and TEXT in the column charsets of [`Dims::column_charsets`].
         Text = "text",
+        /// CHAR in the column charsets of [`Dims::column_charsets`].
+        Char = "char",
         /// BINARY, VARBINARY, BLOB.
         Binary = "binary",
         /// ENUM and SET.
@@ -183,10 +185,16 @@ named_enum!(
 );
 
 /// One run's switches. [`Dims::all`] turns everything on.
+///
+/// `unwritten`: also ask about a table incarnation (CREATE to DROP) that never has a row written
+/// in the history (capture sees its CREATE but never a TABLE_MAP).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dims {
     /// Column type classes generated.
     pub types: BTreeSet<TypeClass>,
+    /// Type classes key columns are drawn from (of int, decimal, temporal, text, binary; int
+    /// always qualifies).
+    pub key_types: BTreeSet<TypeClass>,
     /// Charsets of string columns (for [`TypeClass::Text`] and ENUM/SET).
     pub column_charsets: BTreeSet<ColumnCharset>,
     /// Key kinds of generated tables.
@@ -203,6 +211,8 @@ pub struct Dims {
     pub big_transactions: bool,
     /// Column-definition fields compared (none: values only).
     pub coldefs: BTreeSet<ColdefField>,
+    /// Ask about table incarnations that never get a row (see the type doc).
+    pub unwritten: bool,
 }
 
 impl Dims {
@@ -210,6 +220,7 @@ impl Dims {
     pub fn all() -> Self {
         Self {
             types: TypeClass::ALL.iter().copied().collect(),
+            key_types: TypeClass::ALL.iter().copied().collect(),
             column_charsets: ColumnCharset::ALL.iter().copied().collect(),
             keys: KeyKind::ALL.iter().copied().collect(),
             ddl: DdlKind::ALL.iter().copied().collect(),
@@ -218,6 +229,7 @@ impl Dims {
             queries: QueryKind::ALL.iter().copied().collect(),
             big_transactions: true,
             coldefs: ColdefField::ALL.iter().copied().collect(),
+            unwritten: true,
         }
     }
 
@@ -230,9 +242,10 @@ impl Dims {
             s.iter().map(T::to_string).collect::<Vec<_>>().join(",")
         }
         format!(
-            "types={} column-charsets={} keys={} ddl={} client-charsets={} protocols={} \
-             queries={} big-txn={} coldefs={}",
+            "types={} key-types={} column-charsets={} keys={} ddl={} client-charsets={} protocols={} \
+             queries={} big-txn={} coldefs={} unwritten={}",
             list(&self.types),
+            list(&self.key_types),
             list(&self.column_charsets),
             list(&self.keys),
             list(&self.ddl),
@@ -240,7 +253,8 @@ impl Dims {
             list(&self.protocols),
             list(&self.queries),
             self.big_transactions,
-            list(&self.coldefs)
+            list(&self.coldefs),
+            self.unwritten
         )
     }
 }
@@ -273,5 +287,6 @@ mod tests {
         );
         assert!(parse_set::<KeyKind>("nope", KeyKind::ALL).is_err());
         assert_eq!(parse_set("all", DdlKind::ALL).expect("all").len(), 8);
+        assert_eq!(parse_set("all", TypeClass::ALL).expect("all").len(), 14);
     }
 }

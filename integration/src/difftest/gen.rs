@@ -215,9 +215,10 @@ pub fn history(rng: &mut StdRng, dims: &Dims, len: usize) -> History {
             generated: None,
         }
     };
+    let key_types: Vec<TypeClass> = dims.key_types.iter().copied().collect();
     let key_cols: Vec<Column> = (0..n_key)
         .map(|_| {
-            let ty = random_key_type(rng, &types, &charsets);
+            let ty = random_key_type(rng, &key_types, &charsets);
             let nullable = kind == KeyKind::UniqueOnly && rng.random_bool(0.4);
             fresh(rng, ty, nullable)
         })

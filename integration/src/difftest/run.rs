@@ -440,7 +440,11 @@ async fn check_history(
             db.tcp_opts(user, pass, Some(&p.twin)),
             vec![set_names(cs), tz.clone()],
         );
+        let written = p.incarnation_written();
         for inst in &p.instants {
+            if !dims.unwritten && !written[inst.tx] {
+                continue;
+            }
             if focus.is_some_and(|f| f.tx != inst.tx) {
                 continue;
             }

@@ -249,9 +249,9 @@ pub fn random_type(rng: &mut StdRng, class: TypeClass, charsets: &[ColumnCharset
                 _ => Ty::Timestamp(f),
             }
         }
-        TypeClass::Text => match rng.random_range(0..3) {
-            0 => Ty::Char(rng.random_range(1..=40), cs(rng)),
-            1 => Ty::VarChar(*[1u16, 20, 64, 300].choose(rng).expect("x"), cs(rng)),
+        TypeClass::Char => Ty::Char(rng.random_range(1..=40), cs(rng)),
+        TypeClass::Text => match rng.random_range(0..2) {
+            0 => Ty::VarChar(*[1u16, 20, 64, 300].choose(rng).expect("x"), cs(rng)),
             _ => Ty::Text(lob(rng), cs(rng)),
         },
         TypeClass::Binary => match rng.random_range(0..3) {
@@ -299,6 +299,7 @@ pub fn random_key_type(rng: &mut StdRng, types: &[TypeClass], charsets: &[Column
     let mut options = vec![TypeClass::Int];
     for t in [
         TypeClass::Text,
+        TypeClass::Char,
         TypeClass::Decimal,
         TypeClass::Temporal,
         TypeClass::Binary,
@@ -308,7 +309,7 @@ pub fn random_key_type(rng: &mut StdRng, types: &[TypeClass], charsets: &[Column
         }
     }
     match *options.choose(rng).expect("non-empty") {
-        TypeClass::Text => {
+        class @ (TypeClass::Text | TypeClass::Char) => {
             let cs = Cs {
                 charset: *charsets
                     .iter()
@@ -319,7 +320,7 @@ pub fn random_key_type(rng: &mut StdRng, types: &[TypeClass], charsets: &[Column
                     .unwrap_or(&ColumnCharset::Utf8mb4),
                 bin: rng.random_bool(0.3),
             };
-            if rng.random_bool(0.5) {
+            if class == TypeClass::Char {
                 Ty::Char(rng.random_range(2..=10), cs)
             } else {
                 Ty::VarChar(rng.random_range(2..=20), cs)

@@ -43,8 +43,32 @@ pub struct Placed {
     /// Statements whose outcome differed between source and twin (the oracle is not valid for
     /// this history then; its questions are skipped and the divergence reported).
     pub divergences: Vec<String>,
-    /// Outcome of every statement on the source: `None` = OK, else the MySQL error code.
+    /// Outcome of every statement on the source: `None` = OK with rows changed, `Some(0)` = OK
+    /// without a row changed, else the MySQL error code.
     pub outcomes: Vec<Vec<Option<u16>>>,
+    /// Per transaction: whether it committed at least one row change on the source.
+    pub wrote: Vec<bool>,
+}
+
+impl Placed {
+    /// Per transaction: whether the table incarnation in force after it (from its CREATE to
+    /// its DROP) has a committed row change anywhere in the history.
+    pub fn incarnation_written(&self) -> Vec<bool> {
+        let mut out = vec![false; self.history.txs.len()];
+        let mut start = 0;
+        for k in 0..=self.history.txs.len() {
+            let boundary = k == self.history.txs.len()
+                || (k > 0
+                    && self.history.txs[k].kind == TxKind::Ddl
+                    && self.history.txs[k].statements.iter().any(|s| s.starts_with("CREATE")));
+            if boundary {
+                let written = self.wrote[start..k].iter().any(|w| *w);
+                out[start..k].iter_mut().for_each(|o| *o = written);
+                start = k;
+            }
+        }
+        out
+    }
 }
 
 /// The state after one transaction.
@@ -110,6 +134,7 @@ pub async fn write_batch(
             epochs: NAMES.iter().map(|(_, n)| (*n, None)).collect(),
         });
         let outcomes = vec![Vec::new(); history.txs.len()];
+        let wrote = vec![false; history.txs.len()];
         placed.push(Placed {
             index,
             history,
@@ -118,6 +143,7 @@ pub async fn write_batch(
             instants: Vec::new(),
             divergences: Vec::new(),
             outcomes,
+            wrote,
         });
     }
     admin.disconnect().await.ok();
@@ -169,7 +195,8 @@ fn twin_sql(sql: &str, epochs: &BTreeMap<&'static str, Option<String>>) -> Strin
 /// The MySQL error code of a failed statement, `None` on success; other failures propagate.
 async fn exec(conn: &mut Conn, sql: &str) -> Result<Option<u16>> {
     match conn.query_drop(sql).await {
-        Ok(()) => Ok(None),
+        Ok(()) if conn.affected_rows() > 0 => Ok(None),
+        Ok(()) => Ok(Some(0)),
         Err(mysql_async::Error::Server(e)) => Ok(Some(e.code)),
         Err(e) => Err(e).with_context(|| sql.to_owned()),
     }
@@ -185,7 +212,7 @@ async fn run_tx(p: &mut Placed, w: &mut Writing, k: usize, second: i64) -> Resul
         for stmt in &tx.statements {
             let code = exec(&mut w.src_conn, &source_sql(stmt)).await?;
             p.outcomes[k].push(code);
-            ok &= code.is_none();
+            ok &= matches!(code, None | Some(0));
         }
         if ok {
             new_epochs(p, w, k).await?;
@@ -200,7 +227,9 @@ async fn run_tx(p: &mut Placed, w: &mut Writing, k: usize, second: i64) -> Resul
         let twin_stmt = twin_sql(stmt, &w.epochs);
         let on_twin = exec(&mut w.twin_conn, &twin_stmt).await?;
         p.outcomes[k].push(on_src);
-        if on_src != on_twin {
+        p.wrote[k] |= on_src.is_none() && tx.kind == TxKind::Commit;
+        let error = |c: Option<u16>| c.filter(|c| *c != 0);
+        if error(on_src) != error(on_twin) {
             p.divergences.push(format!(
                 "transaction {k}: {} gave {on_src:?} on the source, {on_twin:?} on the twin",
                 source_sql(stmt)
