@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use anyhow::{ensure, Result};
 use integration::difftest::dims::{
-    ClientCharset, ColdefField, ColumnCharset, Dims, KeyKind, Protocol, QueryKind, TypeClass,
+    ClientCharset, ColdefField, ColumnCharset, DdlKind, Dims, KeyKind, Protocol, QueryKind, TypeClass,
 };
 use integration::difftest::run::{run, Config};
 use integration::MariaDb;
@@ -118,4 +118,145 @@ fn passing_dimensions_match_mariadb() -> Result<()> {
         check(*s, 6, passing(), "+00:00", &[])?;
     }
     Ok(())
+}
+
+/// [`passing`] with one dimension changed by `f`.
+fn with(f: impl FnOnce(&mut Dims)) -> Dims {
+    let mut d = passing();
+    f(&mut d);
+    d
+}
+
+/// DDL in histories: ADD/DROP/MODIFY/RENAME COLUMN, ENUM/SET growth, RENAME TABLE, TRUNCATE,
+/// DROP and re-CREATE.
+#[test]
+#[ignore = "fails on main: see the DDL classes in the issue's closing note (RENAME TABLE)"]
+fn ddl_histories_match_mariadb() -> Result<()> {
+    check(seed(), 6, with(|d| d.ddl = DdlKind::ALL.iter().copied().collect()), "+00:00", &[])
+}
+
+/// A session time zone and a server time zone other than UTC (`AS OF` literals and TIMESTAMP
+/// values are wall times in the session zone on both sides).
+#[test]
+#[ignore = "fails on main: TIMESTAMP values are sent as UTC wall time, not in the session time zone"]
+fn non_utc_time_zones_match_mariadb() -> Result<()> {
+    check(seed(), 4, passing(), "+05:30", &["--default-time-zone=-03:00"])
+}
+
+/// `binlog_row_metadata=MINIMAL` on the source: names, PK, signedness and labels come from
+/// information_schema.
+#[test]
+fn minimal_row_metadata_matches_mariadb() -> Result<()> {
+    check(seed(), 4, passing(), "+00:00", &["--binlog-row-metadata=MINIMAL"])
+}
+
+/// latin1 and binary client charsets (`SET NAMES`).
+#[test]
+#[ignore = "fails on main: values and column charsets are not converted to the client charset (branch shimcharset)"]
+fn latin1_and_binary_clients_match_mariadb() -> Result<()> {
+    check(
+        seed(),
+        4,
+        with(|d| d.client_charsets = set(&[ClientCharset::Latin1, ClientCharset::Binary])),
+        "+00:00",
+        &[],
+    )
+}
+
+/// Tables without a PRIMARY KEY: UNIQUE-only, and no key at all (duplicate rows).
+#[test]
+#[ignore = "fails on main: PK-less tables refused or answered as sets (branch pkless)"]
+fn pk_less_tables_match_mariadb() -> Result<()> {
+    check(
+        seed(),
+        4,
+        with(|d| d.keys = set(&[KeyKind::UniqueOnly, KeyKind::None])),
+        "+00:00",
+        &[],
+    )
+}
+
+/// String key columns in utf8mb4/utf8mb3/latin1, `_ci` and `_bin`, with characters below the
+/// space (PAD SPACE collations order them before the empty string).
+#[test]
+#[ignore = "fails on main: string keys with characters below space and latin1 ranges (see the closing note)"]
+fn string_keys_match_mariadb() -> Result<()> {
+    check(
+        seed(),
+        4,
+        with(|d| {
+            d.key_types = set(&[TypeClass::Text, TypeClass::Char]);
+            d.column_charsets.insert(ColumnCharset::Latin1);
+        }),
+        "+00:00",
+        &[],
+    )
+}
+
+/// YEAR, BIT, FLOAT/DOUBLE, GEOMETRY and CHAR columns.
+#[test]
+#[ignore = "fails on main: signedness after YEAR (branch mysqlbin), FLOAT text form, BIT length, POINT type, CHAR as VAR_STRING"]
+fn remaining_types_match_mariadb() -> Result<()> {
+    check(
+        seed(),
+        4,
+        with(|d| {
+            d.types = set(&[
+                TypeClass::Year,
+                TypeClass::Bit,
+                TypeClass::Float,
+                TypeClass::Geometry,
+                TypeClass::Char,
+                TypeClass::Int,
+            ])
+        }),
+        "+00:00",
+        &[],
+    )
+}
+
+/// Every column-definition field, flags and charset included.
+#[test]
+#[ignore = "fails on main: flags (BINARY/NUM on numbers, BINARY on _bin strings) and result charsets differ from MariaDB"]
+fn every_column_definition_field_matches_mariadb() -> Result<()> {
+    check(
+        seed(),
+        4,
+        with(|d| d.coldefs = ColdefField::ALL.iter().copied().collect()),
+        "+00:00",
+        &[],
+    )
+}
+
+/// Names that do not exist at the instant (renamed away, dropped): the same error as MariaDB.
+#[test]
+#[ignore = "fails on main: 1064 (HY000) instead of 1146 (42S02) for a table absent at the instant"]
+fn absent_tables_refused_like_mariadb() -> Result<()> {
+    check(
+        seed(),
+        4,
+        with(|d| {
+            d.ddl = set(&[DdlKind::RenameTable, DdlKind::DropCreate]);
+            d.queries = set(&[QueryKind::Absent]);
+        }),
+        "+00:00",
+        &[],
+    )
+}
+
+/// A table created (and maybe dropped) without a row ever written: it exists, empty.
+#[test]
+#[ignore = "fails on main: 1526 (no TABLE_MAP seen) or 1146 where MariaDB answers an empty table"]
+fn never_written_tables_match_mariadb() -> Result<()> {
+    check(
+        seed(),
+        6,
+        with(|d| {
+            d.unwritten = true;
+            d.ddl = set(&[DdlKind::DropCreate]);
+            d.queries = set(&[QueryKind::Snapshot]);
+        }),
+        "+00:00",
+        &[],
+    )
 }

@@ -189,8 +189,11 @@ async fn attempt(
     after: &mut i64,
     n: usize,
 ) -> Result<Vec<Option<Mismatch>>> {
+    static ATTEMPTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let unique = ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let _ = n;
     let mut cfg = config.clone();
-    cfg.prefix = format!("{}s{n}_", config.prefix);
+    cfg.prefix = format!("{}s{unique}_", config.prefix);
     let base_index = 1_000_000;
     let histories: Vec<(usize, History)> = candidates
         .iter()
