@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 
 use anyhow::{ensure, Result};
 use integration::difftest::dims::{
-    ClientCharset, ColdefField, ColumnCharset, DdlKind, Dims, KeyKind, Protocol, QueryKind, TypeClass,
+    ClientCharset, ColdefField, ColumnCharset, DdlKind, Dims, KeyKind, Protocol, QueryKind,
+    TypeClass,
 };
 use integration::difftest::run::{run, Config};
 use integration::MariaDb;
@@ -132,7 +133,13 @@ fn with(f: impl FnOnce(&mut Dims)) -> Dims {
 #[test]
 #[ignore = "fails on main: see the DDL classes in the issue's closing note (RENAME TABLE)"]
 fn ddl_histories_match_mariadb() -> Result<()> {
-    check(seed(), 6, with(|d| d.ddl = DdlKind::ALL.iter().copied().collect()), "+00:00", &[])
+    check(
+        seed(),
+        6,
+        with(|d| d.ddl = DdlKind::ALL.iter().copied().collect()),
+        "+00:00",
+        &[],
+    )
 }
 
 /// A session time zone and a server time zone other than UTC (`AS OF` literals and TIMESTAMP
@@ -140,14 +147,26 @@ fn ddl_histories_match_mariadb() -> Result<()> {
 #[test]
 #[ignore = "fails on main: TIMESTAMP values are sent as UTC wall time, not in the session time zone"]
 fn non_utc_time_zones_match_mariadb() -> Result<()> {
-    check(seed(), 4, passing(), "+05:30", &["--default-time-zone=-03:00"])
+    check(
+        seed(),
+        4,
+        passing(),
+        "+05:30",
+        &["--default-time-zone=-03:00"],
+    )
 }
 
 /// `binlog_row_metadata=MINIMAL` on the source: names, PK, signedness and labels come from
 /// information_schema.
 #[test]
 fn minimal_row_metadata_matches_mariadb() -> Result<()> {
-    check(seed(), 4, passing(), "+00:00", &["--binlog-row-metadata=MINIMAL"])
+    check(
+        seed(),
+        4,
+        passing(),
+        "+00:00",
+        &["--binlog-row-metadata=MINIMAL"],
+    )
 }
 
 /// latin1 and binary client charsets (`SET NAMES`).

@@ -12,14 +12,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use integration::difftest::compare::ALLOWED_DIFFERENCES;
 use integration::difftest::dims::{
-    parse_set, ClientCharset, ColdefField, ColumnCharset, DdlKind, Dims, KeyKind, Protocol, QueryKind,
-    TypeClass,
+    parse_set, ClientCharset, ColdefField, ColumnCharset, DdlKind, Dims, KeyKind, Protocol,
+    QueryKind, TypeClass,
 };
 use integration::difftest::gen::History;
 use integration::difftest::repro::{read_repro, shrink, write_repro};
 use integration::difftest::run::{run, run_batch_focused, Config, Report};
-use integration::difftest::compare::ALLOWED_DIFFERENCES;
 use integration::MariaDb;
 
 const USAGE: &str = "\
@@ -89,14 +89,10 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Args>> {
             }
             "--types" => dims.types = parse_set(&val()?, TypeClass::ALL)?,
             "--key-types" => dims.key_types = parse_set(&val()?, TypeClass::ALL)?,
-            "--column-charsets" => {
-                dims.column_charsets = parse_set(&val()?, ColumnCharset::ALL)?
-            }
+            "--column-charsets" => dims.column_charsets = parse_set(&val()?, ColumnCharset::ALL)?,
             "--keys" => dims.keys = parse_set(&val()?, KeyKind::ALL)?,
             "--ddl" => dims.ddl = parse_set(&val()?, DdlKind::ALL)?,
-            "--client-charsets" => {
-                dims.client_charsets = parse_set(&val()?, ClientCharset::ALL)?
-            }
+            "--client-charsets" => dims.client_charsets = parse_set(&val()?, ClientCharset::ALL)?,
             "--protocols" => dims.protocols = parse_set(&val()?, Protocol::ALL)?,
             "--queries" => dims.queries = parse_set(&val()?, QueryKind::ALL)?,
             "--no-big" => dims.big_transactions = false,
@@ -213,8 +209,16 @@ async fn main_async(args: &Args) -> Result<bool> {
         };
         let mut report = Report::default();
         let focus_map = [(0usize, focus)].into_iter().collect();
-        run_batch_focused(&db, config, vec![(0, h)], &focus_map, 0, &mut report, &mut log)
-            .await?;
+        run_batch_focused(
+            &db,
+            config,
+            vec![(0, h)],
+            &focus_map,
+            0,
+            &mut report,
+            &mut log,
+        )
+        .await?;
         println!("replay (class was {class}):");
         print!("{}", report.summary());
         for m in &report.mismatches {
@@ -242,13 +246,21 @@ async fn main_async(args: &Args) -> Result<bool> {
             continue;
         };
         let (h, m) = if args.shrink > 0 {
-            println!("shrinking [{class}] (history {}, {} transactions)", m.history, p.history.txs.len());
+            println!(
+                "shrinking [{class}] (history {}, {} transactions)",
+                m.history,
+                p.history.txs.len()
+            );
             shrink(&db, config, &p.history, m, args.shrink, &mut log).await?
         } else {
             (p.history.clone(), m.clone())
         };
         let dir = write_repro(&args.repro, n, config, &h, &m)?;
-        println!("repro [{class}]: {} ({} transactions)", dir.display(), h.txs.len());
+        println!(
+            "repro [{class}]: {} ({} transactions)",
+            dir.display(),
+            h.txs.len()
+        );
     }
     println!(
         "RESULT seed {}: histories {}, instants {}, compared answers {}, mismatches {} ({} classes), divergences {}",

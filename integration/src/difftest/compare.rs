@@ -167,7 +167,9 @@ pub fn compare(want: &Answer, got: &Answer, fields: &BTreeSet<ColdefField>) -> V
     match (want, got) {
         (
             Answer::Error {
-                code: wc, state: ws, ..
+                code: wc,
+                state: ws,
+                ..
             },
             Answer::Error {
                 code: gc,
@@ -181,13 +183,18 @@ pub fn compare(want: &Answer, got: &Answer, fields: &BTreeSet<ColdefField>) -> V
                 vec![Difference {
                     what: "error.code".to_owned(),
                     columns: Vec::new(),
-                    detail: format!(
-                        "expected error {wc} ({ws}), got {gc} ({gs}): {message}"
-                    ),
+                    detail: format!("expected error {wc} ({ws}), got {gc} ({gs}): {message}"),
                 }]
             }
         }
-        (Answer::Error { code, state, message }, Answer::Rows { rows, .. }) => vec![Difference {
+        (
+            Answer::Error {
+                code,
+                state,
+                message,
+            },
+            Answer::Rows { rows, .. },
+        ) => vec![Difference {
             what: "answered.where.mariadb.refuses".to_owned(),
             columns: Vec::new(),
             detail: format!(
@@ -195,7 +202,14 @@ pub fn compare(want: &Answer, got: &Answer, fields: &BTreeSet<ColdefField>) -> V
                 rows.len()
             ),
         }],
-        (Answer::Rows { rows, .. }, Answer::Error { code, state, message }) => {
+        (
+            Answer::Rows { rows, .. },
+            Answer::Error {
+                code,
+                state,
+                message,
+            },
+        ) => {
             let what = if *code == 0 {
                 "connection.lost"
             } else {
@@ -395,15 +409,27 @@ mod tests {
         let cols = Vec::new();
         let a = Answer::Rows {
             columns: cols.clone(),
-            rows: vec![vec![Value::Int(1)], vec![Value::Int(2)], vec![Value::Int(2)]],
+            rows: vec![
+                vec![Value::Int(1)],
+                vec![Value::Int(2)],
+                vec![Value::Int(2)],
+            ],
         };
         let b = Answer::Rows {
             columns: cols.clone(),
-            rows: vec![vec![Value::Int(2)], vec![Value::Int(1)], vec![Value::Int(2)]],
+            rows: vec![
+                vec![Value::Int(2)],
+                vec![Value::Int(1)],
+                vec![Value::Int(2)],
+            ],
         };
         let c = Answer::Rows {
             columns: cols,
-            rows: vec![vec![Value::Int(2)], vec![Value::Int(1)], vec![Value::Int(1)]],
+            rows: vec![
+                vec![Value::Int(2)],
+                vec![Value::Int(1)],
+                vec![Value::Int(1)],
+            ],
         };
         let all = ColdefField::ALL.iter().copied().collect();
         assert!(compare(&a, &b, &all).is_empty());

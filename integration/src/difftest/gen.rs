@@ -498,10 +498,12 @@ impl Gen<'_> {
                         let key = self.key.domain.choose(rng).expect("domain");
                         let vals: Vec<String> = writable
                             .iter()
-                            .map(|c| match self.key.columns.iter().position(|k| k.name == c.name) {
-                                Some(i) => key[i].clone(),
-                                None => self.value(rng, c),
-                            })
+                            .map(
+                                |c| match self.key.columns.iter().position(|k| k.name == c.name) {
+                                    Some(i) => key[i].clone(),
+                                    None => self.value(rng, c),
+                                },
+                            )
                             .collect();
                         format!("({})", vals.join(", "))
                     })

@@ -78,7 +78,8 @@ pub fn repro_json(config: &Config, h: &History, m: &Mismatch) -> serde_json::Val
 
 /// Reads `repro.json` back: the history's transactions and the focus question.
 pub fn read_repro(path: &Path) -> Result<(Vec<Tx>, Focus, String)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let v: serde_json::Value = serde_json::from_str(&text)?;
     let txs = v["history"]["txs"]
         .as_array()
@@ -99,8 +100,14 @@ pub fn read_repro(path: &Path) -> Result<(Vec<Tx>, Focus, String)> {
             shim: q["shim"].as_str().context("shim")?.to_owned(),
             native: q["native"].as_str().context("native")?.to_owned(),
         },
-        protocol: v["protocol"].as_str().context("protocol")?.parse::<Protocol>()?,
-        charset: v["charset"].as_str().context("charset")?.parse::<ClientCharset>()?,
+        protocol: v["protocol"]
+            .as_str()
+            .context("protocol")?
+            .parse::<Protocol>()?,
+        charset: v["charset"]
+            .as_str()
+            .context("charset")?
+            .parse::<ClientCharset>()?,
     };
     let class = v["class"].as_str().unwrap_or_default().to_owned();
     Ok((txs, focus, class))
@@ -206,8 +213,16 @@ async fn attempt(
         .map(|(i, (_, f))| (base_index + i, f.clone()))
         .collect();
     let mut report = Report::default();
-    *after = run_batch_focused(db, &cfg, histories, &focus, *after, &mut report, &mut |_| {})
-        .await?;
+    *after = run_batch_focused(
+        db,
+        &cfg,
+        histories,
+        &focus,
+        *after,
+        &mut report,
+        &mut |_| {},
+    )
+    .await?;
     Ok((0..candidates.len())
         .map(|i| {
             report
@@ -244,8 +259,15 @@ pub async fn shrink(
     // The cut history first: later transactions cannot change an earlier instant's answer, but
     // check (capture state could).
     let mut attempts = 0usize;
-    let first = attempt(db, config, &[(best.clone(), focus.clone())], &m.class, &mut after, attempts)
-        .await?;
+    let first = attempt(
+        db,
+        config,
+        &[(best.clone(), focus.clone())],
+        &m.class,
+        &mut after,
+        attempts,
+    )
+    .await?;
     match first.into_iter().next().flatten() {
         Some(found) => best_m = found,
         None => {
@@ -258,18 +280,13 @@ pub async fn shrink(
     for round in 1..=rounds {
         let mut candidates: Vec<(History, Focus)> = Vec::new();
         for j in (1..best.txs.len()).rev() {
-            if j == focus.tx && best.txs.len() > 1 {
-                // Removing the asked-after transaction: ask after the one before it instead.
-                let mut f = focus.clone();
+            // Removing a transaction at or before the instant moves the instant one back
+            // (removing the asked-after one asks after its predecessor).
+            let mut f = focus.clone();
+            if j <= focus.tx {
                 f.tx -= 1;
-                candidates.push((without(&best, j), f));
-            } else if j < focus.tx || j > focus.tx {
-                let mut f = focus.clone();
-                if j < focus.tx {
-                    f.tx -= 1;
-                }
-                candidates.push((without(&best, j), f));
             }
+            candidates.push((without(&best, j), f));
         }
         for (j, tx) in best.txs.iter().enumerate() {
             if tx.statements.len() > 1 {

@@ -204,10 +204,8 @@ pub async fn run(db: &MariaDb, config: &Config, log: &mut dyn FnMut(&str)) -> Re
     let mut after = 0i64;
     let indexes: Vec<usize> = (config.first..config.first + config.histories).collect();
     for batch in indexes.chunks(config.batch.max(1)) {
-        let histories: Vec<(usize, History)> = batch
-            .iter()
-            .map(|&i| (i, generate(config, i)))
-            .collect();
+        let histories: Vec<(usize, History)> =
+            batch.iter().map(|&i| (i, generate(config, i))).collect();
         for (i, h) in &histories {
             log(&format!(
                 "history {i} (seed {}): {} transactions; {}",
@@ -428,7 +426,12 @@ async fn check_history(
     let ever: BTreeSet<&str> = p
         .instants
         .iter()
-        .flat_map(|i| i.tables.iter().filter(|(_, t)| t.is_some()).map(|(n, _)| *n))
+        .flat_map(|i| {
+            i.tables
+                .iter()
+                .filter(|(_, t)| t.is_some())
+                .map(|(n, _)| *n)
+        })
         .collect();
     for &cs in &charsets {
         let mut shim_s = Session::new(

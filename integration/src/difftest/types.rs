@@ -681,11 +681,7 @@ fn random_frac(rng: &mut StdRng, fsp: u8) -> String {
     if rng.random_bool(0.3) {
         return String::new();
     }
-    let digits = if rng.random_bool(0.1) {
-        6
-    } else {
-        fsp.max(1)
-    };
+    let digits = if rng.random_bool(0.1) { 6 } else { fsp.max(1) };
     format!(".{}", random_digits(rng, digits))
 }
 

@@ -60,7 +60,10 @@ impl Placed {
             let boundary = k == self.history.txs.len()
                 || (k > 0
                     && self.history.txs[k].kind == TxKind::Ddl
-                    && self.history.txs[k].statements.iter().any(|s| s.starts_with("CREATE")));
+                    && self.history.txs[k]
+                        .statements
+                        .iter()
+                        .any(|s| s.starts_with("CREATE")));
             if boundary {
                 let written = self.wrote[start..k].iter().any(|w| *w);
                 out[start..k].iter_mut().for_each(|o| *o = written);
@@ -147,7 +150,11 @@ pub async fn write_batch(
         });
     }
     admin.disconnect().await.ok();
-    let longest = placed.iter().map(|p| p.history.txs.len()).max().unwrap_or(0);
+    let longest = placed
+        .iter()
+        .map(|p| p.history.txs.len())
+        .max()
+        .unwrap_or(0);
     for k in 0..longest {
         let second = base + k as i64;
         for (p, w) in placed.iter_mut().zip(writing.iter_mut()) {
@@ -281,9 +288,7 @@ async fn new_epochs(p: &Placed, w: &mut Writing, k: usize) -> Result<()> {
         for sql in [
             format!("CREATE TABLE `{twin}`.`{epoch}` LIKE `{src}`.`{name}`"),
             format!("ALTER TABLE `{twin}`.`{epoch}` ADD SYSTEM VERSIONING"),
-            format!(
-                "INSERT INTO `{twin}`.`{epoch}` ({cols}) SELECT {cols} FROM `{src}`.`{name}`"
-            ),
+            format!("INSERT INTO `{twin}`.`{epoch}` ({cols}) SELECT {cols} FROM `{src}`.`{name}`"),
         ] {
             w.twin_conn
                 .query_drop(&sql)
