@@ -35,8 +35,98 @@ pub struct PointRun {
     pub p50_us: f64,
     /// 99th percentile latency, µs.
     pub p99_us: f64,
-    /// Answers whose row count was not 1 or whose `version` differed from the expected one.
+    /// Answers whose row count was not 1 or whose `version` differed from the expected one, and
+    /// (after [`verify_points`]) answers whose rows differ from MariaDB's for the same question.
     pub wrong: usize,
+    /// Every answer, kept for [`verify_points`] (emptied by it).
+    pub answers: Vec<PointAnswer>,
+    /// The first few differences [`verify_points`] found.
+    pub differences: Vec<String>,
+}
+
+/// One point answer: key, instant index and the rows as received.
+#[derive(Debug, Clone)]
+pub struct PointAnswer {
+    /// The `id` asked for.
+    pub id: u64,
+    /// Index into the run's instants.
+    pub instant: usize,
+    /// The rows as received (text protocol: bytes; binary protocol: typed values).
+    pub rows: Vec<Vec<mysql_async::Value>>,
+}
+
+/// A value in full: text when UTF-8, else its debug form.
+fn show(v: &mysql_async::Value) -> String {
+    match v {
+        mysql_async::Value::Bytes(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Asks MariaDB (`native`, the system-versioned twin) every question of `run` again, over the
+/// same protocol, after the timed phase, and counts each answer whose rows differ in any value
+/// as wrong (every column, exact bytes or values).
+pub async fn verify_points(
+    native: &MyOpts,
+    instants_us: &[i64],
+    prepared: bool,
+    run: &mut PointRun,
+) -> Result<()> {
+    let instants: Vec<String> = instants_us.iter().map(|&t| time_literal(t)).collect();
+    let mut conn = Conn::new(native.clone()).await?;
+    let mut statements: HashMap<usize, Statement> = HashMap::new();
+    for a in std::mem::take(&mut run.answers) {
+        let want: Vec<Row> = if prepared {
+            let stmt = match statements.get(&a.instant) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = conn
+                        .prep(statement_sql(Target::Native, &instants[a.instant], None))
+                        .await?;
+                    statements.insert(a.instant, s.clone());
+                    s
+                }
+            };
+            conn.exec(&stmt, (a.id,)).await?
+        } else {
+            conn.query(statement_sql(
+                Target::Native,
+                &instants[a.instant],
+                Some(a.id),
+            ))
+            .await?
+        };
+        let want: Vec<Vec<mysql_async::Value>> = want.into_iter().map(Row::unwrap).collect();
+        if want != a.rows {
+            run.wrong += 1;
+            if run.differences.len() < 5 {
+                let cells: Vec<String> = match (want.first(), a.rows.first()) {
+                    (Some(w), Some(g)) if want.len() == 1 && a.rows.len() == 1 => w
+                        .iter()
+                        .zip(g)
+                        .enumerate()
+                        .filter(|(_, (x, y))| x != y)
+                        .map(|(i, (x, y))| {
+                            format!("column {i}: MariaDB {}, shim {}", show(x), show(y))
+                        })
+                        .collect(),
+                    _ => vec![format!(
+                        "MariaDB {} rows, shim {}",
+                        want.len(),
+                        a.rows.len()
+                    )],
+                };
+                run.differences.push(format!(
+                    "id {} as of {}: {}",
+                    a.id,
+                    instants[a.instant],
+                    cells.join("; ")
+                ));
+            }
+        }
+    }
+    conn.disconnect().await.ok();
+    Ok(())
 }
 
 /// `'YYYY-MM-DD HH:MM:SS.ffffff'` (UTC) of µs since the epoch.
@@ -87,10 +177,12 @@ pub async fn point_queries(
     }
     let mut latencies = Vec::with_capacity(queries);
     let mut wrong = 0;
+    let mut answers = Vec::with_capacity(queries);
     for task in tasks {
-        let (lat, w) = task.await.context("query task panicked")??;
+        let (lat, w, a) = task.await.context("query task panicked")??;
         latencies.extend(lat);
         wrong += w;
+        answers.extend(a);
     }
     let wall = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
@@ -101,10 +193,12 @@ pub async fn point_queries(
         p50_us: percentile(&latencies, 50.0),
         p99_us: percentile(&latencies, 99.0),
         wrong,
+        answers,
+        differences: Vec::new(),
     })
 }
 
-/// One connection's share: latencies in µs and the count of wrong answers.
+/// One connection's share: latencies in µs, the count of wrong answers, every answer.
 async fn client_loop(
     mut conn: Conn,
     target: Target,
@@ -113,11 +207,12 @@ async fn client_loop(
     queries: usize,
     prepared: bool,
     seed: u64,
-) -> Result<(Vec<u64>, usize)> {
+) -> Result<(Vec<u64>, usize, Vec<PointAnswer>)> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut statements: HashMap<usize, Statement> = HashMap::new();
     let mut latencies = Vec::with_capacity(queries);
     let mut wrong = 0;
+    let mut answers = Vec::with_capacity(queries);
     for _ in 0..queries {
         let id = rng.random_range(1..=rows);
         let v = rng.random_range(0..instants.len());
@@ -141,9 +236,14 @@ async fn client_loop(
         if !answer_is(&result, v as i64 + 1) {
             wrong += 1;
         }
+        answers.push(PointAnswer {
+            id,
+            instant: v,
+            rows: result.into_iter().map(Row::unwrap).collect(),
+        });
     }
     conn.disconnect().await.ok();
-    Ok((latencies, wrong))
+    Ok((latencies, wrong, answers))
 }
 
 /// One row whose `version` column is `expected` (text or binary protocol value).
@@ -177,6 +277,9 @@ pub struct SnapshotRun {
     pub seconds: f64,
     /// Why the shim path was not used, when it was not.
     pub shim_error: Option<String>,
+    /// Order-independent checksum of the rows as received over the text protocol (wrapping sum
+    /// of a hash of each row's values); `None` on the agent HTTP path.
+    pub checksum: Option<u64>,
 }
 
 /// `SELECT * FROM _snapshot.<table> AS OF '<t>'` (a table of `bench`) through the shim,
@@ -193,11 +296,12 @@ pub async fn snapshot_dbtrail(
     );
     let started = Instant::now();
     match stream_rows(shim, &sql).await {
-        Ok(rows) => Ok(SnapshotRun {
+        Ok((rows, checksum)) => Ok(SnapshotRun {
             path: "shim".into(),
             rows,
             seconds: started.elapsed().as_secs_f64(),
             shim_error: None,
+            checksum: Some(checksum),
         }),
         Err(e) => {
             let shim_error = format!("{e:#}");
@@ -219,6 +323,7 @@ pub async fn snapshot_dbtrail(
                 rows,
                 seconds: started.elapsed().as_secs_f64(),
                 shim_error: Some(shim_error),
+                checksum: None,
             })
         }
     }
@@ -231,27 +336,42 @@ pub async fn snapshot_native(db: &MyOpts, as_of_us: i64) -> Result<SnapshotRun> 
         time_literal(as_of_us)
     );
     let started = Instant::now();
-    let rows = stream_rows(db, &sql).await?;
+    let (rows, checksum) = stream_rows(db, &sql).await?;
     Ok(SnapshotRun {
         path: "native".into(),
         rows,
         seconds: started.elapsed().as_secs_f64(),
         shim_error: None,
+        checksum: Some(checksum),
     })
 }
 
-async fn stream_rows(opts: &MyOpts, sql: &str) -> Result<u64> {
+/// Streams `sql`: the row count and the order-independent checksum of the rows' values.
+async fn stream_rows(opts: &MyOpts, sql: &str) -> Result<(u64, u64)> {
+    use std::hash::{Hash, Hasher};
     let mut conn = Conn::new(opts.clone()).await?;
     let mut rows = 0u64;
+    let mut checksum = 0u64;
     {
         let mut result = conn.query_iter(sql).await?;
         while let Some(row) = result.next().await? {
-            drop(row);
+            let mut h = std::hash::DefaultHasher::new();
+            for v in row.unwrap() {
+                match v {
+                    mysql_async::Value::NULL => 0u8.hash(&mut h),
+                    mysql_async::Value::Bytes(b) => {
+                        1u8.hash(&mut h);
+                        b.hash(&mut h);
+                    }
+                    other => format!("{other:?}").hash(&mut h),
+                }
+            }
+            checksum = checksum.wrapping_add(h.finish());
             rows += 1;
         }
     }
     conn.disconnect().await.ok();
-    Ok(rows)
+    Ok((rows, checksum))
 }
 
 #[cfg(test)]

@@ -72,7 +72,9 @@ pub fn create_table_sql(schema: &str, table: &str, versioned: bool) -> String {
 /// Index of the `version` column in `SELECT *` (the plain and versioned tables alike).
 pub const VERSION_COLUMN: usize = 14;
 
-/// Inserts rows `lo..=hi` (ids from MariaDB's SEQUENCE engine) with version 1.
+/// Inserts rows `lo..=hi` (ids from MariaDB's SEQUENCE engine) with version 1. Every value is a
+/// function of the id (no `NOW()`), so the source and the versioned twin hold the same rows and
+/// the runner can compare answers in full.
 fn insert_sql(schema: &str, table: &str, lo: u64, hi: u64) -> String {
     format!(
         "INSERT INTO `{schema}`.`{table}` SELECT seq, (seq * 7919) % 100003, 'new', \
@@ -84,7 +86,9 @@ fn insert_sql(schema: &str, table: &str, lo: u64, hi: u64) -> String {
                   ', Springfield, ', 10000 + seq % 89999, ', United States'), \
            CONCAT('web checkout; gift wrap ', IF(seq % 2, 'yes', 'no'), '; ref ', \
                   SHA2(seq, 256), ' ', LEFT(MD5(seq + 1), 24)), \
-           'standard ground shipping', NOW(6), NOW(6), 1 \
+           'standard ground shipping', \
+           TIMESTAMP('2026-01-01') + INTERVAL seq SECOND + INTERVAL seq % 999983 MICROSECOND, \
+           TIMESTAMP('2026-01-01') + INTERVAL seq SECOND + INTERVAL seq % 999983 MICROSECOND, 1 \
          FROM `{schema}`.seq_{lo}_to_{hi}"
     )
 }
@@ -95,7 +99,8 @@ fn update_sql(schema: &str, table: &str, v: u32, lo: u64, hi: u64) -> String {
         "UPDATE `{schema}`.`{table}` SET \
            status = ELT(1 + (id + {v}) % 4, 'paid', 'shipped', 'delivered', 'returned'), \
            amount = amount + 1.25, quantity = quantity + 1, discount = (id + {v}) % 100 / 400, \
-           updated_at = NOW(6), version = {v} \
+           updated_at = TIMESTAMP('2026-02-01') + INTERVAL {v} DAY + INTERVAL id % 999983 MICROSECOND, \
+           version = {v} \
          WHERE id BETWEEN {lo} AND {hi}"
     )
 }

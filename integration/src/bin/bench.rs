@@ -280,8 +280,20 @@ async fn run(opts: &Opts) -> Result<()> {
                 .await
             }
         };
-        let shim_run = run(Target::Shim, shim_opts.clone()).await?;
-        let native_run = run(Target::Native, native_opts.clone()).await?;
+        let mut shim_run = run(Target::Shim, shim_opts.clone()).await?;
+        let mut native_run = run(Target::Native, native_opts.clone()).await?;
+        native_run.answers.clear();
+        // Every shim answer in full against MariaDB's, after the timed phase.
+        query::verify_points(
+            &native_opts,
+            &history.instants_us,
+            opts.prepared,
+            &mut shim_run,
+        )
+        .await?;
+        for d in &shim_run.differences {
+            eprintln!("bench: WRONG answer: {d}");
+        }
         points.push((shim_run, native_run));
     }
 
@@ -289,6 +301,17 @@ async fn run(opts: &Opts) -> Result<()> {
     let mid = history.instants_us[history.instants_us.len() / 2];
     let snap_dbtrail = query::snapshot_dbtrail(&shim_opts, agent.client(), TABLE, mid).await?;
     let snap_native = query::snapshot_native(&native_opts, mid).await?;
+    let snapshot_wrong = match snap_dbtrail.checksum {
+        Some(c) if snap_dbtrail.rows != snap_native.rows || Some(c) != snap_native.checksum => {
+            Some(format!(
+                "_snapshot.{TABLE}: {} rows (checksum {c:016x}), MariaDB {} rows (checksum {:016x})",
+                snap_dbtrail.rows,
+                snap_native.rows,
+                snap_native.checksum.unwrap_or(0)
+            ))
+        }
+        _ => None,
+    };
     let base = baseline_snapshot(&db, &agent, &shim_opts, opts).await?;
     // Last: rotation moves the index's history into archive files.
     let archive = rotate_archives(&db, &mut agent)
@@ -326,6 +349,15 @@ async fn run(opts: &Opts) -> Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
         println!("JSON written to {}", path.display());
     }
+    // One wrong answer fails the run (after the report, which shows where).
+    let wrong: usize = results.points.iter().map(|(s, n)| s.wrong + n.wrong).sum();
+    if let Some(e) = snapshot_wrong {
+        anyhow::bail!("wrong snapshot answer: {e}");
+    }
+    anyhow::ensure!(
+        wrong == 0,
+        "{wrong} wrong point answers (WRONG lines above)"
+    );
     Ok(())
 }
 
