@@ -25,9 +25,9 @@ impl Session {
             Listing::Virtual => self.virtual_tables().await?,
         };
         let result = catalog::answer(query, &tables, current.as_deref())?;
-        self.send_chatter(ChatterReply::Rows(result), format)
-            .await
-            .map_err(|_| Failure::Disconnected)
+        Ok(self
+            .send_chatter(ChatterReply::Rows(result), format)
+            .await?)
     }
 
     pub(super) async fn information_schema(
@@ -42,9 +42,9 @@ impl Session {
         };
         let database = self.state.database.clone();
         let result = information_schema::answer(query, &tables, &shown, database.as_deref())?;
-        self.send_chatter(ChatterReply::Rows(result), format)
-            .await
-            .map_err(|_| Failure::Disconnected)
+        Ok(self
+            .send_chatter(ChatterReply::Rows(result), format)
+            .await?)
     }
 
     /// The current database when it is a real (captured) schema, not a virtual one.

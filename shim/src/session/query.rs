@@ -41,6 +41,15 @@ impl From<MysqlError> for Failure {
     }
 }
 
+/// A failed socket write: the client is gone, so there is nobody to answer. Only an
+/// `std::io::Error` converts to [`Failure::Disconnected`]; a statement error stays a
+/// [`Failure::Mysql`] and is answered with an ERR packet on the open connection.
+impl From<std::io::Error> for Failure {
+    fn from(_: std::io::Error) -> Self {
+        Failure::Disconnected
+    }
+}
+
 impl From<PlanError> for Failure {
     fn from(e: PlanError) -> Self {
         Failure::Mysql(e.into())
@@ -94,16 +103,13 @@ impl Session {
                 ShimStatement::Chatter(Chatter::Use(db)) => match self.check_use(&db) {
                     Ok(()) => {
                         self.state.database = Some(db);
-                        self.send_ok().await.map_err(|_| Failure::Disconnected)
+                        Ok(self.send_ok().await?)
                     }
                     Err(e) => Err(Failure::Mysql(e)),
                 },
                 ShimStatement::Chatter(chatter) => match chatter::answer(&chatter, &mut self.state)
                 {
-                    Ok(reply) => self
-                        .send_chatter(reply, format)
-                        .await
-                        .map_err(|_| Failure::Disconnected),
+                    Ok(reply) => Ok(self.send_chatter(reply, format).await?),
                     Err(e) => Err(Failure::Mysql(e)),
                 },
                 ShimStatement::Flashback(query) => self.flashback(&query, format).await,
@@ -167,9 +173,10 @@ impl Session {
             .until_disconnect(backend.flashback(&plan.request))
             .await?
             .map_err(|e: ClientError| mysql_error(&e))?;
+        // A column the table did not have at that time is a 1054 from here, answered on the
+        // open connection like any other statement error.
         self.send_flashback(&plan, &table.primary_key, &response, format)
             .await
-            .map_err(|_| Failure::Disconnected)
     }
 
     async fn send_flashback(
@@ -193,10 +200,7 @@ impl Session {
             .iter()
             .map(|w| (1105, w.clone()))
             .collect();
-        let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_column_packets(&definitions.packets)
-            .await
-            .map_err(io)?;
+        self.send_column_packets(&definitions.packets).await?;
         let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
         let rows = response
             .rows
@@ -207,11 +211,9 @@ impl Session {
         for row in rows {
             buf.clear();
             encode_picked(&mut buf, row, &definitions, columns, format);
-            self.writer.write(&buf).await.map_err(io)?;
+            self.writer.write(&buf).await?;
         }
-        self.send_end_of_rows(self.warning_count())
-            .await
-            .map_err(io)
+        Ok(self.send_end_of_rows(self.warning_count()).await?)
     }
 
     /// Awaits `work`, watching the socket meanwhile: a client that disconnects cancels the work

@@ -202,8 +202,7 @@ impl Session {
             .iter()
             .map(|(info, name)| column_definition(info, table, name, false).with_schema(b"_diff"))
             .collect();
-        let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_columns(&definitions).await.map_err(io)?;
+        self.send_columns(&definitions).await?;
         let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
         let zone = self.state.time_zone.clone();
         let mut buf = Vec::new();
@@ -218,11 +217,9 @@ impl Session {
                 .collect();
             buf.clear();
             super::query::encode_row(&mut buf, &cells, format);
-            self.writer.write(&buf).await.map_err(io)?;
+            self.writer.write(&buf).await?;
         }
-        self.send_end_of_rows(self.warning_count())
-            .await
-            .map_err(io)
+        Ok(self.send_end_of_rows(self.warning_count()).await?)
     }
 }
 

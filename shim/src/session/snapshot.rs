@@ -43,10 +43,7 @@ impl Session {
             .iter()
             .map(|w| (1105, w.clone()))
             .collect();
-        let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_column_packets(&definitions.packets)
-            .await
-            .map_err(io)?;
+        self.send_column_packets(&definitions.packets).await?;
         let mut left = self.row_limit(plan.limit);
         let mut buf = Vec::new();
         while left > 0 {
@@ -60,11 +57,9 @@ impl Session {
             }
             buf.clear();
             encode_picked(&mut buf, &row, &definitions, &columns, format);
-            self.writer.write(&buf).await.map_err(io)?;
+            self.writer.write(&buf).await?;
             left -= 1;
         }
-        self.send_end_of_rows(self.warning_count())
-            .await
-            .map_err(io)
+        Ok(self.send_end_of_rows(self.warning_count()).await?)
     }
 }
