@@ -1,18 +1,23 @@
 //! What a client's session keeps across statements, through real clients against dbtrail-shim:
-//! every statement error of the contract (`seeds/troubleshooting.txt`, DESIGN.md's error table)
-//! is an ERR packet and the *same* connection answers the next statement (`mariadb --force`, and
-//! mysql_async in the text and binary protocol).
+//!
+//! - every statement error of the contract (`seeds/troubleshooting.txt`, DESIGN.md's error table)
+//!   is an ERR packet and the *same* connection answers the next statement (`mariadb --force`, and
+//!   mysql_async in the text and binary protocol);
+//! - client character sets: result text, column names, JSON images and error messages in
+//!   `character_set_results`, statement literals and parameters read in `character_set_client`
+//!   (PyMySQL `charset='latin1'`, `mariadb --default-character-set=latin1`, mysql_async after
+//!   `SET NAMES latin1`).
 //!
 //! Needs the binaries: `cargo build --workspace --bins` (or `integration/test.sh`).
 
 use std::process::{Output, Stdio};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use integration::cli::MARIADB_CLI;
 use integration::history::{instant_after, wait_caught_up_strict, SyntheticClock};
 use integration::{AgentCore, MariaDb, Shim, Tenant};
 use mysql_async::prelude::Queryable;
-use mysql_async::Conn;
+use mysql_async::{Conn, Value};
 use tokio::io::AsyncWriteExt;
 
 const USER: (&str, &str) = ("app", "app");
@@ -265,6 +270,12 @@ fn contract_errors(h: &History) -> Vec<Bad> {
             "Unknown or incorrect time zone",
         ),
         bad(
+            "SET NAMES klingon",
+            1115,
+            "42000",
+            "Unknown character set: 'klingon'",
+        ),
+        bad(
             "SHOW ENGINE INNODB STATUS",
             1235,
             "42000",
@@ -362,4 +373,362 @@ fn server_error(result: &mysql_async::Result<()>, case: &Bad, client: &str) -> O
             case.sql, case.code, case.state, case.message
         )),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client character sets
+// ---------------------------------------------------------------------------------------------
+
+/// PyMySQL with `charset='latin1'`: reads `{host, port, user, password, queries: [{sql,
+/// params}]}` on stdin, prints per query `{columns, charsets, rows}` or `{error, message}`.
+const PYMYSQL_LATIN1: &str = r#"
+import json, sys, pymysql
+cfg = json.load(sys.stdin)
+conn = pymysql.connect(host=cfg["host"], port=cfg["port"], user=cfg["user"],
+                       password=cfg["password"], database="shop", charset="latin1")
+out = []
+with conn.cursor() as cur:
+    for q in cfg["queries"]:
+        try:
+            if q.get("params") is None:
+                cur.execute(q["sql"])
+            else:
+                cur.execute(q["sql"], q["params"])
+            fields = cur._result.fields or []
+            rows = [[None if v is None else v if isinstance(v, str) else str(v) for v in row]
+                    for row in cur.fetchall()]
+            out.append({"columns": [d[0] for d in (cur.description or [])],
+                        "charsets": [f.charsetnr for f in fields], "rows": rows})
+        except pymysql.MySQLError as e:
+            out.append({"error": e.args[0], "message": str(e.args[1])})
+conn.close()
+print(json.dumps(out))
+"#;
+
+/// The statements every latin1 client runs: `(sql, expected columns, expected rows)`, cells as
+/// the client decodes them (`?` where latin1 has no character, as MySQL sends).
+fn latin1_reads(h: &History) -> Vec<(String, Vec<&'static str>, Vec<Vec<Option<&'static str>>>)> {
+    vec![
+        (
+            format!(
+                "SELECT id, name FROM _flashback.customers AS OF {} WHERE id IN (1, 2)",
+                at(h.inserted)
+            ),
+            vec!["id", "name"],
+            vec![
+                vec![Some("1"), Some("Zoë")],
+                vec![Some("2"), Some("?mega ?")],
+            ],
+        ),
+        (
+            "SELECT id, `café`, name AS `prénom` FROM _snapshot.customers AS OF 'now'".into(),
+            vec!["id", "café", "prénom"],
+            vec![
+                vec![Some("1"), Some("crème"), Some("Zoë")],
+                vec![Some("2"), None, Some("?mega ?")],
+            ],
+        ),
+        (
+            "SELECT n FROM _flashback.tags AS OF 'now' WHERE name = 'Zoë'".into(),
+            vec!["n"],
+            vec![vec![Some("1")]],
+        ),
+        (
+            "SELECT name, n FROM _snapshot.tags AS OF 'now' WHERE name = 'Zoë'".into(),
+            vec!["name", "n"],
+            vec![vec![Some("Zoë"), Some("1")]],
+        ),
+        (
+            "SELECT @@character_set_client, @@character_set_results, @@collation_connection".into(),
+            vec![
+                "@@character_set_client",
+                "@@character_set_results",
+                "@@collation_connection",
+            ],
+            vec![vec![
+                Some("latin1"),
+                Some("latin1"),
+                Some("latin1_swedish_ci"),
+            ]],
+        ),
+    ]
+}
+
+/// The `_diff` of row 1 (insert, then the update after the ALTER): its JSON images are text
+/// in `character_set_results` too.
+fn diff_sql(h: &History) -> String {
+    format!(
+        "SELECT event_type, row_after FROM _diff.customers BETWEEN {} AND 'now' WHERE id = 1",
+        at(h.inserted - 1)
+    )
+}
+
+/// The images as a latin1 client must read them: `Zoë` and `crème` intact.
+fn check_diff_rows(client: &str, rows: &[Vec<Option<String>>]) -> Result<()> {
+    ensure!(rows.len() == 2, "{client}: _diff rows {rows:?}");
+    ensure!(
+        rows[0][0].as_deref() == Some("INSERT") && rows[1][0].as_deref() == Some("UPDATE"),
+        "{client}: _diff rows {rows:?}"
+    );
+    let insert = rows[0][1].as_deref().unwrap_or_default();
+    let update = rows[1][1].as_deref().unwrap_or_default();
+    ensure!(
+        insert.contains("Zoë") && update.contains("Zoë") && update.contains("crème"),
+        "{client}: _diff images not in latin1: {rows:?}"
+    );
+    let image: serde_json::Value = serde_json::from_str(update)
+        .with_context(|| format!("{client}: row_after is not JSON: {update}"))?;
+    ensure!(
+        image["café"] == "crème" && image["name"] == "Zoë",
+        "{client}: row_after {image}"
+    );
+    Ok(())
+}
+
+/// latin1 bytes of `text` (every character here is in Windows-1252).
+fn latin1(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("a latin1 character"))
+        .collect()
+}
+
+/// latin1 bytes as text.
+fn from_latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// PyMySQL `charset='latin1'`: every read decodes to the original text (a shim sending UTF-8
+/// shows `ZoÃ«`), text columns announce latin1_swedish_ci (8), numbers stay binary (63); a
+/// `%s` parameter is sent in latin1 and matches the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latin1_clients_read_and_write_latin1() -> Result<()> {
+    let stack = start().await?;
+    let h = &stack.history;
+    let reads = latin1_reads(h);
+    let mut failures = Vec::new();
+
+    // PyMySQL.
+    let mut queries: Vec<serde_json::Value> = reads
+        .iter()
+        .map(|(sql, _, _)| serde_json::json!({ "sql": sql }))
+        .collect();
+    queries.push(serde_json::json!({ "sql": diff_sql(h) }));
+    queries.push(serde_json::json!({
+        "sql": "SELECT n FROM _flashback.tags AS OF 'now' WHERE name = %s",
+        "params": ["Zoë"],
+    }));
+    let input = serde_json::json!({
+        "host": "127.0.0.1",
+        "port": stack.shim.port(),
+        "user": USER.0,
+        "password": USER.1,
+        "queries": queries,
+    });
+    let answers = run_python(PYMYSQL_LATIN1, &input.to_string()).await?;
+    let answers = answers.as_array().context("PyMySQL output")?;
+    ensure!(
+        answers.len() == reads.len() + 2,
+        "PyMySQL answers {answers:?}"
+    );
+    for ((sql, columns, rows), got) in reads.iter().zip(answers) {
+        let want = serde_json::json!({ "columns": columns, "rows": rows });
+        if got["columns"] != want["columns"] || got["rows"] != want["rows"] {
+            failures.push(format!("PyMySQL {sql}: want {want}, got {got}"));
+        }
+    }
+    let charsets = &answers[0]["charsets"];
+    if charsets != &serde_json::json!([63, 8]) {
+        failures.push(format!("PyMySQL column charsets {charsets}, want [63, 8]"));
+    }
+    let diff_rows: Vec<Vec<Option<String>>> =
+        serde_json::from_value(answers[reads.len()]["rows"].clone()).unwrap_or_default();
+    if let Err(e) = check_diff_rows("PyMySQL", &diff_rows) {
+        failures.push(format!("{e:#}"));
+    }
+    let param = &answers[reads.len() + 1]["rows"];
+    if param != &serde_json::json!([["1"]]) {
+        failures.push(format!("PyMySQL %s parameter 'Zoë': rows {param}"));
+    }
+
+    // The mariadb CLI with --default-character-set=latin1: the statement bytes are latin1, and
+    // so is everything printed (column names, cells, the error message).
+    let mut script = Vec::new();
+    for (sql, _, _) in &reads {
+        script.extend(latin1(sql));
+        script.extend_from_slice(b";\n");
+    }
+    script.extend(latin1(&diff_sql(h)));
+    script.extend_from_slice(b";\nSELECT * FROM _flashback.nos\xFCch AS OF 'now' WHERE id = 1;\n");
+    let out = cli(stack.shim.port(), "latin1", &["-N"], &script).await?;
+    let stdout = from_latin1(&out.stdout);
+    let stderr = from_latin1(&out.stderr);
+    let mut want = String::new();
+    for (_, _, rows) in &reads {
+        for row in rows {
+            let cells: Vec<&str> = row.iter().map(|c| c.unwrap_or("NULL")).collect();
+            want.push_str(&cells.join("\t"));
+            want.push('\n');
+        }
+    }
+    if !stdout.starts_with(&want) {
+        failures.push(format!(
+            "CLI latin1 stdout:\n{stdout}\nwant it to start with:\n{want}"
+        ));
+    }
+    let diff_lines: Vec<Vec<Option<String>>> = stdout[want.len().min(stdout.len())..]
+        .lines()
+        .map(|l| {
+            l.splitn(2, '\t')
+                .map(|c| Some(c.replace("\\\\", "\\")))
+                .collect()
+        })
+        .collect();
+    if let Err(e) = check_diff_rows("CLI", &diff_lines) {
+        failures.push(format!("{e:#}"));
+    }
+    if !stderr.contains("ERROR 1146 (42S02) at line 7: Table 'shop.nosüch' doesn't exist") {
+        failures.push(format!("CLI latin1 error message: {stderr}"));
+    }
+    let headers = cli(stack.shim.port(), "latin1", &[], &latin1(&reads[1].0)).await?;
+    let header = from_latin1(&headers.stdout);
+    if header.lines().next() != Some("id\tcafé\tprénom") {
+        failures.push(format!("CLI latin1 column names: {header}"));
+    }
+
+    // mysql_async after SET NAMES latin1: text and binary protocol, a latin1 parameter, and
+    // character_set_results = NULL turning conversion off.
+    let opts =
+        mysql_async::OptsBuilder::from_opts(stack.shim.mysql_opts(USER.0, USER.1, Some("shop")))
+            .setup(vec!["SET NAMES latin1"]);
+    let mut conn = Conn::new(opts).await?;
+    for (sql, columns, rows) in &reads {
+        let text = read_bytes(&mut conn, latin1(sql).as_slice(), None).await?;
+        let want_rows: Vec<Vec<Option<Vec<u8>>>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.map(latin1)).collect())
+            .collect();
+        let want_columns: Vec<Vec<u8>> = columns.iter().map(|c| latin1(c)).collect();
+        if (&text.0, &text.2) != (&want_columns, &want_rows) {
+            failures.push(format!("mysql_async text {sql}: got {text:?}"));
+        }
+        if sql.starts_with("SELECT @@") {
+            continue;
+        }
+        // A prepared statement's text is in character_set_client too.
+        let binary = read_bytes(&mut conn, latin1(sql).as_slice(), Some(Vec::new())).await?;
+        if (&binary.0, &binary.2) != (&want_columns, &want_rows) {
+            failures.push(format!("mysql_async binary {sql}: got {binary:?}"));
+        }
+    }
+    let (_, charsets, _) = read_bytes(&mut conn, latin1(&reads[0].0).as_slice(), None).await?;
+    if charsets != [63, 8] {
+        failures.push(format!(
+            "mysql_async column charsets {charsets:?}, want [63, 8]"
+        ));
+    }
+    let by_param = read_bytes(
+        &mut conn,
+        b"SELECT n FROM _flashback.tags AS OF 'now' WHERE name = ?",
+        Some(vec![Value::Bytes(latin1("Zoë"))]),
+    )
+    .await?;
+    if by_param.2 != [[Some(b"1".to_vec())]] {
+        failures.push(format!("mysql_async binary parameter 'Zoë': {by_param:?}"));
+    }
+    for binary in [None, Some(Vec::new())] {
+        let (_, _, rows) = read_bytes(&mut conn, diff_sql(h).as_bytes(), binary).await?;
+        let rows: Vec<Vec<Option<String>>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.as_deref().map(from_latin1)).collect())
+            .collect();
+        if let Err(e) = check_diff_rows("mysql_async", &rows) {
+            failures.push(format!("{e:#}"));
+        }
+    }
+    conn.query_drop("SET character_set_results = NULL").await?;
+    let (_, charsets, rows) = read_bytes(&mut conn, reads[0].0.as_bytes(), None).await?;
+    if rows[0][1].as_deref() != Some("Zoë".as_bytes()) || charsets[1] == 8 {
+        failures.push(format!(
+            "character_set_results = NULL: want UTF-8 unconverted, got {rows:?} {charsets:?}"
+        ));
+    }
+    conn.disconnect().await?;
+
+    if !failures.is_empty() {
+        bail!(
+            "{} charset checks failed (shim log tail:\n{})\n\n{}",
+            failures.len(),
+            stack.shim.log_tail(20),
+            failures.join("\n\n")
+        );
+    }
+    Ok(())
+}
+
+/// Column names, column charset ids and cells (raw bytes) of one statement; `params` `Some`
+/// runs it as a prepared statement (binary protocol).
+async fn read_bytes(
+    conn: &mut Conn,
+    sql: &[u8],
+    params: Option<Vec<Value>>,
+) -> Result<(Vec<Vec<u8>>, Vec<u16>, Vec<Vec<Option<Vec<u8>>>>)> {
+    let rows: Vec<mysql_async::Row> = match params {
+        None => conn.query(sql).await?,
+        Some(params) => {
+            let statement = conn.prep(sql).await?;
+            conn.exec(&statement, params).await?
+        }
+    };
+    let Some(first) = rows.first() else {
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
+    };
+    let columns = first.columns_ref();
+    let names = columns.iter().map(|c| c.name_ref().to_vec()).collect();
+    let charsets = columns.iter().map(|c| c.character_set()).collect();
+    let cells = rows
+        .into_iter()
+        .map(|row| {
+            row.unwrap()
+                .into_iter()
+                .map(|v| match v {
+                    Value::NULL => None,
+                    Value::Bytes(b) => Some(b),
+                    Value::Int(n) => Some(n.to_string().into_bytes()),
+                    Value::UInt(n) => Some(n.to_string().into_bytes()),
+                    other => Some(other.as_sql(false).into_bytes()),
+                })
+                .collect()
+        })
+        .collect();
+    Ok((names, charsets, cells))
+}
+
+/// Runs a Python program with `input` on stdin and parses its JSON output.
+async fn run_python(program: &str, input: &str) -> Result<serde_json::Value> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(program)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("python3 (install Python 3 and PyMySQL: integration/clients/install.sh)")?;
+    let mut stdin = child.stdin.take().context("stdin")?;
+    stdin.write_all(input.as_bytes()).await?;
+    drop(stdin);
+    let out = child.wait_with_output().await?;
+    ensure!(
+        out.status.success(),
+        "python3 failed ({}): {} (PyMySQL missing? integration/clients/install.sh)",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "python printed no JSON: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }

@@ -243,6 +243,8 @@ pub enum Chatter {
     SetNames {
         /// Character set name.
         charset: String,
+        /// `COLLATE <collation>`, when written.
+        collation: Option<String>,
     },
     /// `SET [SESSION] TRANSACTION ...`: accepted, nothing to do for a read-only server.
     SetTransaction,

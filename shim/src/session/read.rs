@@ -216,7 +216,7 @@ impl Session {
                 .map(|(((i, _), (info, _)), def)| (&row[*i], *info, def))
                 .collect();
             buf.clear();
-            super::query::encode_row(&mut buf, &cells, format);
+            super::query::encode_row(&mut buf, &cells, format, self.state.results());
             self.writer.write(&buf).await?;
         }
         Ok(self.send_end_of_rows(self.warning_count()).await?)

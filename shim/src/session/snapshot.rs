@@ -36,6 +36,7 @@ impl Session {
             primary_key: &table.primary_key,
             projection: plan.projection.as_deref(),
             columns: &columns,
+            results: self.state.results().copied(),
         })?;
         self.state.warnings = snapshot
             .header
@@ -56,7 +57,8 @@ impl Session {
                 continue;
             }
             buf.clear();
-            encode_picked(&mut buf, &row, &definitions, &columns, format);
+            let results = self.state.results();
+            encode_picked(&mut buf, &row, &definitions, &columns, format, results);
             self.writer.write(&buf).await?;
             left -= 1;
         }
