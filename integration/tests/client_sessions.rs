@@ -270,6 +270,13 @@ fn contract_errors(h: &History) -> Vec<Bad> {
             "Unknown or incorrect time zone",
         ),
         bad(
+            "SELECT * FROM _snapshot.customers AS OF 'now' a JOIN _snapshot.tags b ON a.id = b.n",
+            1235,
+            "42000",
+            "dbtrail-shim: this statement is not supported: joins of virtual tables",
+        ),
+        bad("USE nosuchdb", 1049, "42000", "Unknown database 'nosuchdb'"),
+        bad(
             "SET NAMES klingon",
             1115,
             "42000",

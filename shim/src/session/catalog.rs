@@ -81,7 +81,10 @@ impl Session {
 
     /// `GET /v1/tables` for `schema` (every schema when `None`), through the metadata cache,
     /// without the schemas the tenant may not read (a named one is ERR 1044).
-    async fn captured_tables(&mut self, schema: Option<&str>) -> Result<Vec<TableInfo>, Failure> {
+    pub(super) async fn captured_tables(
+        &mut self,
+        schema: Option<&str>,
+    ) -> Result<Vec<TableInfo>, Failure> {
         let tenant = self.tenant()?;
         if let Some(schema) = schema {
             self.check_schema(&tenant, schema)?;

@@ -185,12 +185,15 @@ impl Session {
             command::QUERY => self.query(body).await,
             command::INIT_DB => {
                 let db = self.state.client_charset.decode(body).into_owned();
-                match self.check_use(&db) {
+                match self.check_use(&db).await {
                     Ok(()) => {
                         self.state.database = Some(db);
                         self.send_ok().await
                     }
-                    Err(e) => self.send_err(&e).await,
+                    Err(query::Failure::Mysql(e)) => self.send_err(&e).await,
+                    Err(query::Failure::Disconnected) => {
+                        Err(std::io::ErrorKind::ConnectionAborted.into())
+                    }
                 }
             }
             command::PING => self.send_ok().await,

@@ -91,6 +91,13 @@ impl Session {
                 return self.send_err(&e.into()).await;
             }
         };
+        let statement = match self.route_unqualified(statement) {
+            Ok(statement) => statement,
+            Err(e) => {
+                self.state.warnings.clear();
+                return self.send_err(&e).await;
+            }
+        };
         if matches!(self.account, crate::server::Account::Monitor)
             && !super::lifecycle::monitor_may_run(&statement)
         {
@@ -103,13 +110,11 @@ impl Session {
         let timeout = self.shared.limits.query_timeout;
         let work = async {
             match statement {
-                ShimStatement::Chatter(Chatter::Use(db)) => match self.check_use(&db) {
-                    Ok(()) => {
-                        self.state.database = Some(db);
-                        Ok(self.send_ok().await?)
-                    }
-                    Err(e) => Err(Failure::Mysql(e)),
-                },
+                ShimStatement::Chatter(Chatter::Use(db)) => {
+                    self.check_use(&db).await?;
+                    self.state.database = Some(db);
+                    Ok(self.send_ok().await?)
+                }
                 ShimStatement::Chatter(chatter) => match chatter::answer(&chatter, &mut self.state)
                 {
                     Ok(reply) => Ok(self.send_chatter(reply, format).await?),
@@ -135,6 +140,39 @@ impl Session {
             Ok(()) => Ok(()),
             Err(Failure::Mysql(e)) => self.send_err(&e).await,
             Err(Failure::Disconnected) => Err(std::io::ErrorKind::ConnectionAborted.into()),
+        }
+    }
+
+    /// A table named alone (`FROM orders`) reads the virtual schema the session is in: after
+    /// `USE _snapshot` a `_snapshot` read, after `USE _flashback` or in a real database a
+    /// `_flashback` read; after `USE _diff` an `AS OF` read is refused (a `_diff` read names
+    /// `_diff.<t> BETWEEN ...`). In a real database a read without `AS OF` is refused (it is a
+    /// query for the source itself).
+    fn route_unqualified(&self, statement: ShimStatement) -> Result<ShimStatement, MysqlError> {
+        let current = self.state.database.as_deref().unwrap_or_default();
+        let in_schema = |name: &str| current.eq_ignore_ascii_case(name);
+        match statement {
+            ShimStatement::Flashback(query) if query.unqualified => {
+                if in_schema("_snapshot") {
+                    Ok(ShimStatement::Snapshot(query))
+                } else if in_schema("_diff") && query.as_of.is_some() {
+                    Err(MysqlError::unsupported(
+                        "AS OF in a _diff query (the window is BETWEEN <a> AND <b>)",
+                    ))
+                } else if in_schema("_diff") {
+                    Err(MysqlError::bad_time(
+                        "_diff queries need a window: _diff.<table> BETWEEN <time> AND <time>",
+                    ))
+                } else if in_schema("_flashback") || query.as_of.is_some() {
+                    Ok(ShimStatement::Flashback(query))
+                } else {
+                    Err(MysqlError::unsupported(format!(
+                        "a query on {} without AS OF '<time>'",
+                        query.table
+                    )))
+                }
+            }
+            other => Ok(other),
         }
     }
 
