@@ -412,9 +412,12 @@ conn.close()
 print(json.dumps(out))
 "#;
 
-/// The statements every latin1 client runs: `(sql, expected columns, expected rows)`, cells as
-/// the client decodes them (`?` where latin1 has no character, as MySQL sends).
-fn latin1_reads(h: &History) -> Vec<(String, Vec<&'static str>, Vec<Vec<Option<&'static str>>>)> {
+/// One read every latin1 client runs: statement, expected column names, expected rows.
+type Read = (String, Vec<&'static str>, Vec<Vec<Option<&'static str>>>);
+
+/// The statements every latin1 client runs, cells as the client decodes them (`?` where latin1
+/// has no character, as MySQL sends).
+fn latin1_reads(h: &History) -> Vec<Read> {
     vec![
         (
             format!(
