@@ -13,3 +13,11 @@ SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '_flashbac
 SELECT * FROM nosuch AS OF '@T2@' WHERE id = 1;
 USE _diff;
 SHOW TABLES;
+-- After USE _diff an AS OF read of a table named alone is refused; after USE _snapshot it is
+-- a _snapshot read. USE of a schema nothing was captured in is 1049.
+SELECT id FROM orders AS OF '@T2@' WHERE id = 1;
+USE _snapshot;
+SELECT id, customer, status FROM orders AS OF '@T2@';
+SELECT * FROM orders WHERE id = 1;
+USE nosuchdb;
+SELECT DATABASE();

@@ -11,6 +11,7 @@
 //! layer.
 
 pub mod backend;
+pub mod charset;
 pub mod chatter;
 pub mod classify;
 pub mod config;

@@ -13,6 +13,7 @@ pub(crate) use self::variables::{variable_text, VARIABLES};
 
 use mysql_common::packets::Column;
 
+use crate::charset::ClientCharset;
 use crate::classify::{Chatter, ChatterExpr, ChatterFunction, ChatterItem, Literal};
 use crate::encode::{simple_column, SimpleType};
 use crate::error::MysqlError;
@@ -48,8 +49,16 @@ pub struct SessionState {
     pub autocommit: bool,
     /// `@@sql_mode` as set.
     pub sql_mode: String,
-    /// Character set from `SET NAMES`.
-    pub charset: String,
+    /// `@@character_set_client`: statement text and string parameters arrive in it.
+    pub client_charset: ClientCharset,
+    /// `@@character_set_connection` / `@@collation_connection`.
+    pub connection_charset: ClientCharset,
+    /// `@@character_set_results`: result text, column names and error messages leave in it;
+    /// `None` is `NULL` (strings unconverted).
+    pub results_charset: Option<ClientCharset>,
+    /// The collation of the handshake (or COM_CHANGE_USER): what a session starts with and
+    /// COM_RESET_CONNECTION restores.
+    pub handshake_charset: ClientCharset,
     /// User variables (`@name`, lowercase) as set.
     pub user_variables: Vec<(String, Literal)>,
     /// Warnings of the last statement, for `SHOW WARNINGS`: `(code, message)`.
@@ -73,7 +82,10 @@ impl SessionState {
             tls_configured: false,
             autocommit: true,
             sql_mode: "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION".into(),
-            charset: "utf8mb4".into(),
+            client_charset: ClientCharset::server_default(),
+            connection_charset: ClientCharset::server_default(),
+            results_charset: Some(ClientCharset::server_default()),
+            handshake_charset: ClientCharset::server_default(),
             user_variables: Vec::new(),
             warnings: Vec::new(),
             system_variables: Vec::new(),
@@ -86,6 +98,26 @@ impl SessionState {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The collation the client announced at login: `character_set_client`,
+    /// `character_set_connection` and `character_set_results` all take it, as in MySQL.
+    pub fn set_handshake_charset(&mut self, charset: ClientCharset) {
+        self.handshake_charset = charset;
+        self.set_names(charset);
+    }
+
+    /// `SET NAMES`: client, connection and results charset at once.
+    pub fn set_names(&mut self, charset: ClientCharset) {
+        self.client_charset = charset;
+        self.connection_charset = charset;
+        self.results_charset = Some(charset);
+    }
+
+    /// The charset result text is converted to, `None` when it is sent as it is
+    /// (`character_set_results` `NULL`).
+    pub fn results(&self) -> Option<&ClientCharset> {
+        self.results_charset.as_ref()
     }
 
     /// `@@sql_select_limit`: the most rows a time-travel `SELECT` returns; `None` when at its
@@ -104,11 +136,13 @@ impl SessionState {
             self.connection_id,
             self.default_time_zone.clone(),
         );
+        let handshake = self.handshake_charset;
         *self = Self {
             database: self.database.take(),
             tls_configured: self.tls_configured,
             ..fresh
         };
+        self.set_handshake_charset(handshake);
     }
 }
 
@@ -147,8 +181,8 @@ pub fn answer(chatter: &Chatter, state: &mut SessionState) -> Result<ChatterRepl
             }
             Ok(ChatterReply::Ok)
         }
-        Chatter::SetNames { charset } => {
-            state.charset = charset.to_ascii_lowercase();
+        Chatter::SetNames { charset, collation } => {
+            state.set_names(ClientCharset::for_set_names(charset, collation.as_deref())?);
             Ok(ChatterReply::Ok)
         }
         Chatter::SetTransaction | Chatter::Transaction => Ok(ChatterReply::Ok),

@@ -6,8 +6,8 @@ use super::{variable_text, SessionState, TextResult, VARIABLES};
 use crate::classify::NameFilter;
 use crate::encode::{simple_column, SimpleType};
 
-/// Collations the shim announces: `(name, charset, id, default)`. utf8mb4 is what every value
-/// is sent in; the others are the defaults clients ask for by name.
+/// Collations the shim announces: `(name, charset, id, default)`: utf8mb4's and the defaults
+/// clients ask for by name (`SET NAMES` accepts every charset [`crate::charset`] converts).
 const COLLATIONS: &[(&str, &str, u16, bool)] = &[
     ("utf8mb4_0900_ai_ci", "utf8mb4", 255, true),
     ("utf8mb4_general_ci", "utf8mb4", 45, false),

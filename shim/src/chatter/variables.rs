@@ -3,6 +3,7 @@
 //! which ProxySQL takes as "not supported here" and carries on).
 
 use super::{Cell, SessionState, MAX_ALLOWED_PACKET, SERVER_VERSION, VERSION_COMMENT};
+use crate::charset::ClientCharset;
 use crate::classify::{Literal, SetItem, SetValue};
 use crate::error::MysqlError;
 use crate::plan::TimeZone;
@@ -82,15 +83,17 @@ fn default_variable(name: &str, state: &SessionState) -> Result<Cell, MysqlError
         "time_zone" => Cell::Text(state.time_zone_name.clone()),
         "system_time_zone" => text("UTC"),
         "sql_mode" => Cell::Text(state.sql_mode.clone()),
-        "character_set_client" | "character_set_connection" | "character_set_results" => {
-            Cell::Text(state.charset.clone())
-        }
+        "character_set_client" => text(state.client_charset.charset),
+        "character_set_connection" => text(state.connection_charset.charset),
+        "character_set_results" => match state.results() {
+            Some(charset) => text(charset.charset),
+            None => Cell::Null,
+        },
         "character_set_server" | "character_set_database" | "character_set_system" => {
             text("utf8mb4")
         }
-        "collation_connection" | "collation_server" | "collation_database" => {
-            text("utf8mb4_0900_ai_ci")
-        }
+        "collation_connection" => text(state.connection_charset.collation),
+        "collation_server" | "collation_database" => text("utf8mb4_0900_ai_ci"),
         "max_allowed_packet" => Cell::Int(MAX_ALLOWED_PACKET),
         "net_buffer_length" => Cell::Int(16_384),
         "lower_case_table_names" => Cell::Int(0),
@@ -188,8 +191,47 @@ pub(super) fn set(item: &SetItem, state: &mut SessionState) -> Result<(), MysqlE
         }
         "time_zone" => set_time_zone(&text, state)?,
         "sql_mode" => state.sql_mode = text,
+        "character_set_client"
+        | "character_set_connection"
+        | "character_set_results"
+        | "collation_connection" => set_charset(&item.name, &item.value, &text, state)?,
         name if ACCEPTED_SET.contains(&name) => store(name, &item.value, text, state)?,
         name => return Err(MysqlError::unknown_variable(name)),
+    }
+    Ok(())
+}
+
+/// `SET character_set_client | character_set_connection | character_set_results |
+/// collation_connection`: the conversion the session applies from then on. `DEFAULT` is the
+/// server default (utf8mb4); `character_set_results = NULL` (Connector/J sends it) turns result
+/// conversion off. ERR 1115 / 1273 for a charset or collation the shim cannot convert.
+fn set_charset(
+    name: &str,
+    value: &SetValue,
+    text: &str,
+    state: &mut SessionState,
+) -> Result<(), MysqlError> {
+    let is_default = matches!(value, SetValue::Word(w) if w.eq_ignore_ascii_case("default"));
+    let is_null = matches!(value, SetValue::Literal(Literal::Null))
+        || matches!(value, SetValue::Word(w) if w.eq_ignore_ascii_case("null"));
+    if is_null {
+        return match name {
+            "character_set_results" => {
+                state.results_charset = None;
+                Ok(())
+            }
+            _ => Err(wrong_value(name, "NULL")),
+        };
+    }
+    let charset = match (is_default, name) {
+        (true, _) => ClientCharset::server_default(),
+        (false, "collation_connection") => ClientCharset::by_collation(text)?,
+        (false, _) => ClientCharset::by_charset(text)?,
+    };
+    match name {
+        "character_set_client" => state.client_charset = charset,
+        "character_set_results" => state.results_charset = Some(charset),
+        _ => state.connection_charset = charset,
     }
     Ok(())
 }

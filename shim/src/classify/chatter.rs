@@ -57,11 +57,16 @@ fn classify_set(set: Set) -> Result<Chatter, ClassifyError> {
             .map(|a| set_item(a.scope, &a.name, &a.value))
             .collect::<Result<_, _>>()
             .map(Chatter::Set),
-        Set::SetNames { charset_name, .. } => Ok(Chatter::SetNames {
+        Set::SetNames {
+            charset_name,
+            collation_name,
+        } => Ok(Chatter::SetNames {
             charset: charset_name.value,
+            collation: collation_name,
         }),
         Set::SetNamesDefault {} => Ok(Chatter::SetNames {
             charset: "utf8mb4".into(),
+            collation: None,
         }),
         Set::SetTimeZone { value, .. } => Ok(Chatter::Set(vec![SetItem {
             name: "time_zone".into(),

@@ -121,6 +121,9 @@ pub struct FlashbackQuery {
     pub conditions: Vec<Condition>,
     /// `LIMIT n` (rows).
     pub limit: Option<u64>,
+    /// FROM named the table alone (`FROM orders`, no schema): the current database decides
+    /// what it reads, so after `USE _snapshot` it is a `_snapshot` read.
+    pub unqualified: bool,
 }
 
 /// A `_diff` query: the table read (its `as_of` unused) and the window.
@@ -243,6 +246,8 @@ pub enum Chatter {
     SetNames {
         /// Character set name.
         charset: String,
+        /// `COLLATE <collation>`, when written.
+        collation: Option<String>,
     },
     /// `SET [SESSION] TRANSACTION ...`: accepted, nothing to do for a read-only server.
     SetTransaction,

@@ -105,7 +105,7 @@ fn classify_time_travel(
             "_diff queries need a window: _diff.<table> BETWEEN <time> AND <time>".into(),
         )),
         (_, Some(_)) => unsupported("BETWEEN <time> AND <time> outside _diff".into()),
-        (Kind::Bare, None) if read.as_of.is_none() => unsupported(format!(
+        (Kind::Bare, None) if read.as_of.is_none() && !read.unqualified => unsupported(format!(
             "a query on {}{} without AS OF '<time>'",
             schema.map(|s| format!("{s}.")).unwrap_or_default(),
             read.table
@@ -125,6 +125,7 @@ fn table_read(
     limit: Option<u64>,
 ) -> Result<FlashbackQuery, ClassifyError> {
     reject_extras(select)?;
+    let virtual_unnamed = virtual_name.is_none();
     let qualifiers = Qualifiers {
         schema: virtual_name.or_else(|| schema.clone()),
         table: table.clone(),
@@ -136,6 +137,7 @@ fn table_read(
         conjuncts(expr, &qualifiers, &mut conditions)?;
     }
     Ok(FlashbackQuery {
+        unqualified: schema.is_none() && virtual_unnamed,
         schema,
         table,
         alias,
@@ -182,10 +184,22 @@ fn single_table(
     let single = match from {
         [one] if one.joins.is_empty() => &one.relation,
         _ => {
+            let all_virtual = from.iter().flat_map(tables_of).all(|name| {
+                first_part(name).is_some_and(|first| {
+                    name.0.len() == 2
+                        && VIRTUAL_SCHEMAS
+                            .iter()
+                            .any(|(v, _)| v.eq_ignore_ascii_case(&first))
+                })
+            });
             return Err(match virtual_schema {
+                Some(_) if all_virtual => ClassifyError::Unsupported(
+                    "joins of virtual tables (_flashback, _snapshot, _diff) are not supported yet"
+                        .into(),
+                ),
                 Some(v) => ClassifyError::VirtualJoin(v.to_owned()),
                 None => ClassifyError::Unsupported("joins".into()),
-            })
+            });
         }
     };
     let TableFactor::Table {

@@ -236,3 +236,32 @@ fn show_table_status_filters() {
     );
     assert!(classify("SHOW TABLE STATUS FROM shop LIKE").is_err());
 }
+
+#[test]
+fn a_table_named_alone_is_marked_for_the_session_to_route() {
+    assert!(flashback("SELECT * FROM orders AS OF 'now' WHERE id = 1").unqualified);
+    assert!(flashback("SELECT * FROM orders WHERE id = 1").unqualified);
+    assert!(!flashback("SELECT * FROM _flashback.orders AS OF 'now' WHERE id = 1").unqualified);
+    assert!(!flashback("SELECT * FROM shop.orders AS OF 'now' WHERE id = 1").unqualified);
+    // A schema-qualified table without AS OF is a query for the source itself.
+    assert!(matches!(
+        classify("SELECT * FROM shop.orders WHERE id = 1"),
+        Err(ClassifyError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn joins_of_virtual_tables_are_not_called_joins_with_real_tables() {
+    let both = "SELECT * FROM _snapshot.a AS OF 'now' x JOIN _snapshot.b y ON x.id = y.id";
+    match classify(both) {
+        Err(ClassifyError::Unsupported(what)) => {
+            assert!(what.contains("joins of virtual tables"), "{what}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let mixed = "SELECT * FROM _snapshot.a AS OF 'now' x JOIN shop.b y ON x.id = y.id";
+    assert_eq!(
+        classify(mixed),
+        Err(ClassifyError::VirtualJoin("_snapshot".into()))
+    );
+}

@@ -5,6 +5,8 @@ use mysql_common::constants::{ColumnFlags, ColumnType};
 use mysql_common::io::BufMutExt;
 use mysql_common::packets::Column;
 
+use crate::charset::ClientCharset;
+
 /// Collation id 63: `binary`.
 pub const BINARY_COLLATION: u16 = 63;
 /// Collation id 255: `utf8mb4_0900_ai_ci`, MySQL 8's default.
@@ -218,6 +220,40 @@ pub fn simple_column(name: &str, kind: SimpleType, max_len: u32) -> Column {
         .with_flags(flags)
 }
 
+/// `column` as sent to a client whose `character_set_results` is `results`, as MySQL's
+/// `Protocol_classic::send_field_metadata` does: the names in that charset (`?` for what it
+/// cannot represent); a text column (any charset but binary) announces the results collation,
+/// its length scaled from utf8mb4's 4 bytes per character to the results charset's width; a
+/// binary column (numbers, temporal types, BLOB, JSON) keeps charset 63. `None`
+/// (`character_set_results = NULL`) sends the definition unchanged.
+pub fn for_results(column: &Column, results: Option<&ClientCharset>) -> Column {
+    let Some(results) = results else {
+        return column.clone();
+    };
+    let name = |bytes: &[u8]| -> Vec<u8> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => results.encode(text).into_owned(),
+            Err(_) => bytes.to_vec(),
+        }
+    };
+    let mut out = column
+        .clone()
+        .with_schema(&name(column.schema_ref()))
+        .with_table(&name(column.table_ref()))
+        .with_org_table(&name(column.org_table_ref()))
+        .with_name(&name(column.name_ref()))
+        .with_org_name(&name(column.org_name_ref()));
+    if column.character_set() != BINARY_COLLATION && results.collation_id != column.character_set()
+    {
+        let chars = u64::from(column.column_length()) / 4;
+        let length = (chars * u64::from(results.max_len)).clamp(1, u64::from(u32::MAX));
+        out = out
+            .with_character_set(results.collation_id)
+            .with_column_length(u32::try_from(length).unwrap_or(u32::MAX));
+    }
+    out
+}
+
 /// Serializes a column definition (`Protocol::ColumnDefinition41`) in wire order.
 ///
 /// mysql_common 0.37's own `Column::serialize` writes `column_length` before `character_set`
@@ -259,5 +295,35 @@ mod tests {
         write_column_definition(&column, &mut buf);
         let decoded: Column = ParseBuf(&buf).parse(()).unwrap();
         assert_eq!(decoded, column);
+    }
+
+    #[test]
+    fn results_charset_rewrites_names_charset_and_length_of_text_columns() {
+        let text = Column::new(ColumnType::MYSQL_TYPE_VAR_STRING)
+            .with_schema(b"_flashback")
+            .with_table("café".as_bytes())
+            .with_name("naïve Ω".as_bytes())
+            .with_org_name("naïve Ω".as_bytes())
+            .with_character_set(UTF8MB4_COLLATION)
+            .with_column_length(128);
+        let latin1 = ClientCharset::by_charset("latin1").unwrap();
+        let sent = for_results(&text, Some(&latin1));
+        assert_eq!(sent.name_ref(), b"na\xEFve ?");
+        assert_eq!(sent.org_name_ref(), b"na\xEFve ?");
+        assert_eq!((sent.character_set(), sent.column_length()), (8, 32));
+        let number = Column::new(ColumnType::MYSQL_TYPE_LONG)
+            .with_name(b"id")
+            .with_character_set(BINARY_COLLATION)
+            .with_column_length(11);
+        let sent = for_results(&number, Some(&latin1));
+        assert_eq!((sent.character_set(), sent.column_length()), (63, 11));
+        assert_eq!(for_results(&text, None), text);
+        let long = text.clone().with_column_length(u32::MAX);
+        let mb3 = ClientCharset::by_charset("utf8mb3").unwrap();
+        let sent = for_results(&long, Some(&mb3));
+        assert_eq!(
+            (sent.character_set(), sent.column_length()),
+            (33, 3_221_225_469)
+        );
     }
 }

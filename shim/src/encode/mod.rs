@@ -3,8 +3,9 @@
 //!
 //! Column types, lengths, charsets and flags mirror what MySQL 8 sends for a real column of the
 //! same definition (`Protocol_classic::send_field_metadata` in the server source): all BLOB/TEXT
-//! sizes go as `MYSQL_TYPE_BLOB`, strings are converted to utf8mb4 so their length is
-//! characters × 4, numbers and temporal types carry the binary charset (63).
+//! sizes go as `MYSQL_TYPE_BLOB`, strings are utf8mb4 (length characters × 4) until
+//! [`for_results`] rewrites them for the session's `character_set_results`
+//! ([`crate::charset`]), numbers and temporal types carry the binary charset (63).
 
 pub mod binary;
 mod column;
@@ -16,6 +17,6 @@ pub mod text;
 mod round_trip;
 
 pub use self::column::{
-    column_definition, simple_column, write_column_definition, SimpleType, BINARY_COLLATION,
-    UTF8MB4_COLLATION,
+    column_definition, for_results, simple_column, write_column_definition, SimpleType,
+    BINARY_COLLATION, UTF8MB4_COLLATION,
 };

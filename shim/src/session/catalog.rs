@@ -25,9 +25,9 @@ impl Session {
             Listing::Virtual => self.virtual_tables().await?,
         };
         let result = catalog::answer(query, &tables, current.as_deref())?;
-        self.send_chatter(ChatterReply::Rows(result), format)
-            .await
-            .map_err(|_| Failure::Disconnected)
+        Ok(self
+            .send_chatter(ChatterReply::Rows(result), format)
+            .await?)
     }
 
     pub(super) async fn information_schema(
@@ -42,9 +42,9 @@ impl Session {
         };
         let database = self.state.database.clone();
         let result = information_schema::answer(query, &tables, &shown, database.as_deref())?;
-        self.send_chatter(ChatterReply::Rows(result), format)
-            .await
-            .map_err(|_| Failure::Disconnected)
+        Ok(self
+            .send_chatter(ChatterReply::Rows(result), format)
+            .await?)
     }
 
     /// The current database when it is a real (captured) schema, not a virtual one.
@@ -81,7 +81,10 @@ impl Session {
 
     /// `GET /v1/tables` for `schema` (every schema when `None`), through the metadata cache,
     /// without the schemas the tenant may not read (a named one is ERR 1044).
-    async fn captured_tables(&mut self, schema: Option<&str>) -> Result<Vec<TableInfo>, Failure> {
+    pub(super) async fn captured_tables(
+        &mut self,
+        schema: Option<&str>,
+    ) -> Result<Vec<TableInfo>, Failure> {
         let tenant = self.tenant()?;
         if let Some(schema) = schema {
             self.check_schema(&tenant, schema)?;

@@ -13,7 +13,8 @@ use agent_api::catalog::ColumnInfo;
 use mysql_common::packets::Column;
 
 use super::query::pick_columns;
-use crate::encode::{column_definition, write_column_definition};
+use crate::charset::ClientCharset;
+use crate::encode::{column_definition, for_results, write_column_definition};
 use crate::error::MysqlError;
 
 /// Entries kept per connection (most recently used first).
@@ -42,6 +43,8 @@ pub(super) struct Shape<'a> {
     pub projection: Option<&'a [(String, String)]>,
     /// The agent's columns the rows are aligned with.
     pub columns: &'a Arc<Vec<ColumnInfo>>,
+    /// The session's `character_set_results` (names and text columns are sent in it).
+    pub results: Option<ClientCharset>,
 }
 
 struct Entry {
@@ -50,6 +53,7 @@ struct Entry {
     primary_key: Vec<String>,
     projection: Option<Vec<(String, String)>>,
     columns: Arc<Vec<ColumnInfo>>,
+    results: Option<ClientCharset>,
     built: Arc<Definitions>,
 }
 
@@ -59,6 +63,7 @@ impl Entry {
             && self.table == shape.table
             && self.primary_key == shape.primary_key
             && self.projection.as_deref() == shape.projection
+            && self.results == shape.results
             && (Arc::ptr_eq(&self.columns, shape.columns) || self.columns == *shape.columns)
     }
 }
@@ -89,6 +94,7 @@ impl DefinitionCache {
                 primary_key: shape.primary_key.to_vec(),
                 projection: shape.projection.map(<[_]>::to_vec),
                 columns: Arc::clone(shape.columns),
+                results: shape.results,
                 built: Arc::clone(&built),
             },
         );
@@ -114,7 +120,7 @@ fn build(shape: &Shape<'_>) -> Result<Definitions, MysqlError> {
     let packets = (columns.iter())
         .map(|c| {
             let mut packet = Vec::new();
-            write_column_definition(c, &mut packet);
+            write_column_definition(&for_results(c, shape.results.as_ref()), &mut packet);
             packet
         })
         .collect();
@@ -144,6 +150,7 @@ mod tests {
             primary_key: pk,
             projection,
             columns,
+            results: Some(ClientCharset::server_default()),
         }
     }
 

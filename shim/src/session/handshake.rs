@@ -58,6 +58,9 @@ pub struct Authenticated {
     pub database: Option<String>,
     /// The 20-byte salt the client proved its password with (COM_CHANGE_USER may reuse it).
     pub salt: [u8; 20],
+    /// The collation id of the HandshakeResponse41: the session's client, connection and
+    /// results charset until `SET NAMES`.
+    pub collation: u8,
 }
 
 /// Why the connection phase ended without a session.
@@ -158,6 +161,7 @@ async fn authenticate<W: AsyncWrite + Unpin>(
         capabilities: caps,
         database,
         salt,
+        collation: response.collation(),
     })
 }
 

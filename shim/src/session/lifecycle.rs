@@ -10,7 +10,7 @@ use super::Session;
 use crate::backend::mysql_error;
 use crate::chatter::SessionState;
 use crate::classify::{Chatter, ChatterExpr, ShimStatement};
-use crate::encode::{column_definition, write_column_definition};
+use crate::encode::column_definition;
 use crate::error::MysqlError;
 use crate::server::Account;
 
@@ -23,6 +23,8 @@ struct ChangeUser {
     database: Option<String>,
     /// Auth plugin named by the client, when it sent one.
     plugin: Option<String>,
+    /// The collation id the client switches to, when it sent one.
+    collation: Option<u16>,
 }
 
 impl ChangeUser {
@@ -33,6 +35,7 @@ impl ChangeUser {
         let scramble = rest.get(..usize::from(len))?.to_vec();
         let rest = &rest[usize::from(len)..];
         let (database, rest) = split_nul(rest).unwrap_or((rest, &[]));
+        let collation = rest.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]]));
         let plugin = match rest.get(2..) {
             Some(after_charset) if caps.contains(CapabilityFlags::CLIENT_PLUGIN_AUTH) => {
                 split_nul(after_charset).map(|(p, _)| text(p))
@@ -44,6 +47,7 @@ impl ChangeUser {
             scramble,
             database: Some(text(database)).filter(|d| !d.is_empty()),
             plugin: plugin.filter(|p| !p.is_empty()),
+            collation,
         })
     }
 }
@@ -127,6 +131,10 @@ impl Session {
         tracing::info!(user = %request.user, "change user");
         self.account = account;
         self.salt = proof_salt;
+        let charset = match request.collation {
+            Some(id) => crate::charset::ClientCharset::from_handshake(id),
+            None => self.state.handshake_charset,
+        };
         self.state = SessionState::new(
             request.user,
             self.state.host.clone(),
@@ -134,6 +142,7 @@ impl Session {
             self.shared.default_time_zone.clone(),
         );
         self.state.database = request.database;
+        self.state.set_handshake_charset(charset);
         self.state.tls_configured = self.shared.tls.is_some();
         self.statements.clear();
         self.send_ok().await
@@ -160,14 +169,15 @@ impl Session {
     /// database (as `_flashback.<table>` serves it), then EOF. The mysql CLI sends one per table
     /// for auto-rehash.
     pub(super) async fn field_list(&mut self, body: &[u8]) -> std::io::Result<()> {
-        let table_name = text(split_nul(body).map_or(body, |(t, _)| t));
+        let name = split_nul(body).map_or(body, |(t, _)| t);
+        let table_name = self.state.client_charset.decode(name).into_owned();
         let result = self.field_list_columns(&table_name).await;
         match result {
             Ok(columns) => {
                 let mut buf = Vec::new();
                 for column in &columns {
                     buf.clear();
-                    write_column_definition(column, &mut buf);
+                    self.write_definition(column, &mut buf);
                     self.writer.write(&buf).await?;
                 }
                 self.send_end_of_rows(0).await
@@ -233,6 +243,7 @@ mod tests {
         assert_eq!(parsed.scramble, vec![7; 20]);
         assert_eq!(parsed.database.as_deref(), Some("shop"));
         assert_eq!(parsed.plugin.as_deref(), Some("mysql_native_password"));
+        assert_eq!(parsed.collation, Some(45));
         let short = ChangeUser::parse(b"bob\0\0", caps).unwrap();
         assert_eq!((short.database, short.plugin), (None, None));
         assert!(ChangeUser::parse(b"bob", caps).is_none());

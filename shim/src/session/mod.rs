@@ -36,8 +36,9 @@ use self::definitions::DefinitionCache;
 use self::handshake::HandshakeError;
 use self::statements::Statements;
 use self::transport::{Reader, Writer};
+use crate::charset::ClientCharset;
 use crate::chatter::SessionState;
-use crate::encode::write_column_definition;
+use crate::encode::{for_results, write_column_definition};
 use crate::error::MysqlError;
 use crate::server::{Account, Shared, Tenant};
 
@@ -67,6 +68,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
         shared.default_time_zone.clone(),
     );
     state.database = auth.database;
+    state.set_handshake_charset(ClientCharset::from_handshake(auth.collation.into()));
     state.tls_configured = shared.tls.is_some();
     let mut session = Session {
         reader,
@@ -182,13 +184,16 @@ impl Session {
         match cmd {
             command::QUERY => self.query(body).await,
             command::INIT_DB => {
-                let db = String::from_utf8_lossy(body).into_owned();
-                match self.check_use(&db) {
+                let db = self.state.client_charset.decode(body).into_owned();
+                match self.check_use(&db).await {
                     Ok(()) => {
                         self.state.database = Some(db);
                         self.send_ok().await
                     }
-                    Err(e) => self.send_err(&e).await,
+                    Err(query::Failure::Mysql(e)) => self.send_err(&e).await,
+                    Err(query::Failure::Disconnected) => {
+                        Err(std::io::ErrorKind::ConnectionAborted.into())
+                    }
                 }
             }
             command::PING => self.send_ok().await,
@@ -240,9 +245,15 @@ impl Session {
         self.writer.write(&ok).await
     }
 
+    /// An ERR packet, its message in `character_set_results` as MySQL sends it.
     async fn send_err(&mut self, error: &MysqlError) -> std::io::Result<()> {
         info!(code = error.code, state = error.state_str(), error = %error.message, "query failed");
-        self.writer.write(&packets::err(error)).await
+        let message = match self.state.results() {
+            Some(results) => results.encode(&error.message),
+            None => std::borrow::Cow::Borrowed(error.message.as_bytes()),
+        };
+        let packet = packets::err_with_message(error, &message);
+        self.writer.write(&packet).await
     }
 
     async fn send_end_of_rows(&mut self, warnings: u16) -> std::io::Result<()> {
@@ -255,11 +266,17 @@ impl Session {
         let packets: Vec<Vec<u8>> = (columns.iter())
             .map(|column| {
                 let mut buf = Vec::new();
-                write_column_definition(column, &mut buf);
+                self.write_definition(column, &mut buf);
                 buf
             })
             .collect();
         self.send_column_packets(&packets).await
+    }
+
+    /// Serializes `column` as this session's client reads it (names and text charset in
+    /// `character_set_results`, [`for_results`]).
+    fn write_definition(&self, column: &Column, buf: &mut Vec<u8>) {
+        write_column_definition(&for_results(column, self.state.results()), buf);
     }
 
     /// The column count, the serialized column definitions (one packet payload each) and the

@@ -45,10 +45,15 @@ fn ok_with_header(header: u8, status: StatusFlags, warnings: u16, info: &str) ->
 
 /// `ERR_Packet` for `error`.
 pub fn err(error: &MysqlError) -> Vec<u8> {
+    err_with_message(error, error.message.as_bytes())
+}
+
+/// `ERR_Packet` for `error` with its message already in the client's charset.
+pub fn err_with_message(error: &MysqlError, message: &[u8]) -> Vec<u8> {
     let packet = ErrPacket::Error(ServerError::new(
         error.code,
         Some(SqlState::new(error.state)),
-        error.message.as_bytes(),
+        message,
     ));
     let mut buf = Vec::new();
     packet.serialize(&mut buf);

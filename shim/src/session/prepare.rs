@@ -12,7 +12,7 @@ use super::query::{Failure, RowFormat};
 use super::{packets, Session};
 use crate::classify::placeholder::{bind, placeholders};
 use crate::classify::{classify, truncate, Projection, ShimStatement};
-use crate::encode::{column_definition, write_column_definition, BINARY_COLLATION};
+use crate::encode::{column_definition, BINARY_COLLATION};
 use crate::error::MysqlError;
 
 /// Length of the COM_STMT_EXECUTE header after the command byte: statement id (4), flags (1),
@@ -23,7 +23,7 @@ impl Session {
     /// COM_STMT_PREPARE: statement id, column and parameter counts, then the parameter and (when
     /// known from the table metadata) column definitions.
     pub(super) async fn stmt_prepare(&mut self, body: &[u8]) -> std::io::Result<()> {
-        let sql = String::from_utf8_lossy(body).into_owned();
+        let sql = self.state.client_charset.decode(body).into_owned();
         let offsets = placeholders(&sql);
         let Ok(params) = u16::try_from(offsets.len()) else {
             let e = MysqlError::new(
@@ -53,7 +53,7 @@ impl Session {
         let mut buf = Vec::new();
         for column in columns {
             buf.clear();
-            write_column_definition(column, &mut buf);
+            self.write_definition(column, &mut buf);
             self.writer.write(&buf).await?;
         }
         if !self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF) {
@@ -137,8 +137,16 @@ impl Session {
             Err(e) => return self.send_err(&e).await,
         };
         let no_backslash_escapes = false;
+        let client = self.state.client_charset;
         let literals: Vec<String> = values
-            .iter()
+            .into_iter()
+            .map(|v| match v {
+                // String parameters are in `character_set_client`, like statement text.
+                mysql_common::Value::Bytes(bytes) if !client.sends_utf8() => {
+                    mysql_common::Value::Bytes(client.decode(&bytes).into_owned().into_bytes())
+                }
+                other => other,
+            })
             .map(|v| v.as_sql(no_backslash_escapes))
             .collect();
         let sql = bind(&statement.sql, &statement.placeholders, &literals);

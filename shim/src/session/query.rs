@@ -1,5 +1,6 @@
 //! COM_QUERY: classify, then answer chatter locally or run a time-travel read through the backend.
 
+use std::borrow::Cow;
 use std::future::Future;
 
 use agent_api::catalog::ColumnInfo;
@@ -12,6 +13,7 @@ use tracing::{info_span, Instrument};
 use super::definitions::{Definitions, Shape};
 use super::Session;
 use crate::backend::{mysql_error, FlashbackAnswer};
+use crate::charset::ClientCharset;
 use crate::chatter::{self, ChatterReply, TextResult};
 use crate::classify::{classify, truncate, Chatter, ClassifyError, FlashbackQuery, ShimStatement};
 use crate::encode::{binary, text};
@@ -41,6 +43,15 @@ impl From<MysqlError> for Failure {
     }
 }
 
+/// A failed socket write: the client is gone, so there is nobody to answer. Only an
+/// `std::io::Error` converts to [`Failure::Disconnected`]; a statement error stays a
+/// [`Failure::Mysql`] and is answered with an ERR packet on the open connection.
+impl From<std::io::Error> for Failure {
+    fn from(_: std::io::Error) -> Self {
+        Failure::Disconnected
+    }
+}
+
 impl From<PlanError> for Failure {
     fn from(e: PlanError) -> Self {
         Failure::Mysql(e.into())
@@ -65,7 +76,8 @@ impl From<ClassifyError> for MysqlError {
 
 impl Session {
     pub(super) async fn query(&mut self, body: &[u8]) -> std::io::Result<()> {
-        let sql = String::from_utf8_lossy(body);
+        // Statement text is in `character_set_client` (a latin1 client's 'Zoë' is 5A 6F EB).
+        let sql = self.state.client_charset.decode(body).into_owned();
         let span = info_span!("query", sql = %truncate(&sql));
         self.run_query(&sql, RowFormat::Text).instrument(span).await
     }
@@ -77,6 +89,13 @@ impl Session {
             Err(e) => {
                 self.state.warnings.clear();
                 return self.send_err(&e.into()).await;
+            }
+        };
+        let statement = match self.route_unqualified(statement) {
+            Ok(statement) => statement,
+            Err(e) => {
+                self.state.warnings.clear();
+                return self.send_err(&e).await;
             }
         };
         if matches!(self.account, crate::server::Account::Monitor)
@@ -91,19 +110,14 @@ impl Session {
         let timeout = self.shared.limits.query_timeout;
         let work = async {
             match statement {
-                ShimStatement::Chatter(Chatter::Use(db)) => match self.check_use(&db) {
-                    Ok(()) => {
-                        self.state.database = Some(db);
-                        self.send_ok().await.map_err(|_| Failure::Disconnected)
-                    }
-                    Err(e) => Err(Failure::Mysql(e)),
-                },
+                ShimStatement::Chatter(Chatter::Use(db)) => {
+                    self.check_use(&db).await?;
+                    self.state.database = Some(db);
+                    Ok(self.send_ok().await?)
+                }
                 ShimStatement::Chatter(chatter) => match chatter::answer(&chatter, &mut self.state)
                 {
-                    Ok(reply) => self
-                        .send_chatter(reply, format)
-                        .await
-                        .map_err(|_| Failure::Disconnected),
+                    Ok(reply) => Ok(self.send_chatter(reply, format).await?),
                     Err(e) => Err(Failure::Mysql(e)),
                 },
                 ShimStatement::Flashback(query) => self.flashback(&query, format).await,
@@ -129,6 +143,39 @@ impl Session {
         }
     }
 
+    /// A table named alone (`FROM orders`) reads the virtual schema the session is in: after
+    /// `USE _snapshot` a `_snapshot` read, after `USE _flashback` or in a real database a
+    /// `_flashback` read; after `USE _diff` an `AS OF` read is refused (a `_diff` read names
+    /// `_diff.<t> BETWEEN ...`). In a real database a read without `AS OF` is refused (it is a
+    /// query for the source itself).
+    fn route_unqualified(&self, statement: ShimStatement) -> Result<ShimStatement, MysqlError> {
+        let current = self.state.database.as_deref().unwrap_or_default();
+        let in_schema = |name: &str| current.eq_ignore_ascii_case(name);
+        match statement {
+            ShimStatement::Flashback(query) if query.unqualified => {
+                if in_schema("_snapshot") {
+                    Ok(ShimStatement::Snapshot(query))
+                } else if in_schema("_diff") && query.as_of.is_some() {
+                    Err(MysqlError::unsupported(
+                        "AS OF in a _diff query (the window is BETWEEN <a> AND <b>)",
+                    ))
+                } else if in_schema("_diff") {
+                    Err(MysqlError::bad_time(
+                        "_diff queries need a window: _diff.<table> BETWEEN <time> AND <time>",
+                    ))
+                } else if in_schema("_flashback") || query.as_of.is_some() {
+                    Ok(ShimStatement::Flashback(query))
+                } else {
+                    Err(MysqlError::unsupported(format!(
+                        "a query on {} without AS OF '<time>'",
+                        query.table
+                    )))
+                }
+            }
+            other => Ok(other),
+        }
+    }
+
     pub(super) async fn send_chatter(
         &mut self,
         reply: ChatterReply,
@@ -142,8 +189,10 @@ impl Session {
                 for row in rows {
                     buf.clear();
                     match format {
-                        RowFormat::Text => text_cells(&mut buf, &row),
-                        RowFormat::Binary => binary_cells(&mut buf, &row, &columns),
+                        RowFormat::Text => text_cells(&mut buf, &row, self.state.results()),
+                        RowFormat::Binary => {
+                            binary_cells(&mut buf, &row, &columns, self.state.results())
+                        }
                     }
                     self.writer.write(&buf).await?;
                 }
@@ -167,9 +216,10 @@ impl Session {
             .until_disconnect(backend.flashback(&plan.request))
             .await?
             .map_err(|e: ClientError| mysql_error(&e))?;
+        // A column the table did not have at that time is a 1054 from here, answered on the
+        // open connection like any other statement error.
         self.send_flashback(&plan, &table.primary_key, &response, format)
             .await
-            .map_err(|_| Failure::Disconnected)
     }
 
     async fn send_flashback(
@@ -186,6 +236,7 @@ impl Session {
             primary_key,
             projection: plan.projection.as_deref(),
             columns,
+            results: self.state.results().copied(),
         })?;
         let response = &answer.response;
         self.state.warnings = response
@@ -193,10 +244,7 @@ impl Session {
             .iter()
             .map(|w| (1105, w.clone()))
             .collect();
-        let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_column_packets(&definitions.packets)
-            .await
-            .map_err(io)?;
+        self.send_column_packets(&definitions.packets).await?;
         let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
         let rows = response
             .rows
@@ -206,12 +254,17 @@ impl Session {
         let mut buf = Vec::new();
         for row in rows {
             buf.clear();
-            encode_picked(&mut buf, row, &definitions, columns, format);
-            self.writer.write(&buf).await.map_err(io)?;
+            encode_picked(
+                &mut buf,
+                row,
+                &definitions,
+                columns,
+                format,
+                self.state.results(),
+            );
+            self.writer.write(&buf).await?;
         }
-        self.send_end_of_rows(self.warning_count())
-            .await
-            .map_err(io)
+        Ok(self.send_end_of_rows(self.warning_count()).await?)
     }
 
     /// Awaits `work`, watching the socket meanwhile: a client that disconnects cancels the work
@@ -233,18 +286,24 @@ impl Session {
     }
 }
 
-/// A chatter row as text cells.
-fn text_cells(buf: &mut Vec<u8>, row: &[Option<String>]) {
+/// A chatter row as text cells, in `character_set_results`.
+fn text_cells(buf: &mut Vec<u8>, row: &[Option<String>], results: Option<&ClientCharset>) {
     for cell in row {
-        match cell {
-            Some(text) => buf.put_lenenc_str(text.as_bytes()),
-            None => buf.push(text::NULL),
+        match (cell, results) {
+            (Some(text), Some(results)) => buf.put_lenenc_str(&results.encode(text)),
+            (Some(text), None) => buf.put_lenenc_str(text.as_bytes()),
+            (None, _) => buf.push(text::NULL),
         }
     }
 }
 
 /// A chatter row in the binary protocol: integer columns carry their parsed value.
-fn binary_cells(buf: &mut Vec<u8>, row: &[Option<String>], columns: &[Column]) {
+fn binary_cells(
+    buf: &mut Vec<u8>,
+    row: &[Option<String>],
+    columns: &[Column],
+    results: Option<&ClientCharset>,
+) {
     let values: Vec<agent_api::Value> = row
         .iter()
         .map(|cell| match cell {
@@ -255,36 +314,81 @@ fn binary_cells(buf: &mut Vec<u8>, row: &[Option<String>], columns: &[Column]) {
             },
         })
         .collect();
-    let pairs: Vec<_> = values.iter().zip(columns).collect();
+    let values = for_client(values.iter(), results);
+    let pairs: Vec<_> = values.iter().map(|v| &**v).zip(columns).collect();
     binary::write_row(buf, &pairs);
 }
 
+/// `value` as the client reads it: text and JSON in `results` (`?` for what it cannot
+/// represent), as bytes; every other value, and any value when `results` sends UTF-8 as it is,
+/// unchanged. The charsets the shim converts to are ASCII-compatible, so ASCII text stays.
+pub(super) fn for_client<'a>(
+    values: impl Iterator<Item = &'a agent_api::Value>,
+    results: Option<&ClientCharset>,
+) -> Vec<Cow<'a, agent_api::Value>> {
+    let convert = results.filter(|r| !r.is_identity());
+    values
+        .map(|value| match (value, convert) {
+            (agent_api::Value::Text(s) | agent_api::Value::Json(s), Some(results))
+                if !s.is_ascii() =>
+            {
+                Cow::Owned(agent_api::Value::Bytes(results.encode(s).into_owned()))
+            }
+            _ => Cow::Borrowed(value),
+        })
+        .collect()
+}
+
 /// Appends one row of agent values in `format`: each cell is the value, its column metadata
-/// (text rendering) and its column definition (binary type).
+/// (text rendering) and its column definition (binary type); text in `results`.
 pub(super) fn encode_row(
     buf: &mut Vec<u8>,
     cells: &[(&agent_api::Value, &ColumnInfo, &Column)],
     format: RowFormat,
+    results: Option<&ClientCharset>,
 ) {
+    let values = for_client(cells.iter().map(|(v, _, _)| *v), results);
     match format {
-        RowFormat::Text => text::write_row(buf, cells.iter().map(|(v, c, _)| (*v, *c))),
+        RowFormat::Text => text::write_row(
+            buf,
+            values.iter().zip(cells).map(|(v, (_, c, _))| (&**v, *c)),
+        ),
         RowFormat::Binary => {
-            let pairs: Vec<_> = cells.iter().map(|(v, _, d)| (*v, *d)).collect();
+            let pairs: Vec<_> = (values.iter().zip(cells))
+                .map(|(v, (_, _, d))| (&**v, *d))
+                .collect();
             binary::write_row(buf, &pairs);
         }
     }
 }
 
 /// Appends the projected cells of one agent row: `definitions.picks` index into `columns`, and
-/// `definitions.columns` are the result-set columns in pick order.
+/// `definitions.columns` are the result-set columns in pick order; text in `results`.
 pub(super) fn encode_picked(
     buf: &mut Vec<u8>,
     row: &[agent_api::Value],
     definitions: &Definitions,
     columns: &[ColumnInfo],
     format: RowFormat,
+    results: Option<&ClientCharset>,
 ) {
     let cell = |i: usize| row.get(i).unwrap_or(&agent_api::Value::Null);
+    if results.is_some_and(|r| !r.is_identity()) {
+        let values = for_client(definitions.picks.iter().map(|&i| cell(i)), results);
+        match format {
+            RowFormat::Text => text::write_row(
+                buf,
+                (values.iter().zip(&definitions.picks)).map(|(v, &i)| (&**v, &columns[i])),
+            ),
+            RowFormat::Binary => {
+                let pairs: Vec<_> = (values.iter().zip(&definitions.columns))
+                    .map(|(v, d)| (&**v, d))
+                    .collect();
+                binary::write_row(buf, &pairs);
+            }
+        }
+        return;
+    }
     match format {
         RowFormat::Text => text::write_row(
             buf,

@@ -104,16 +104,29 @@ impl Session {
         }
     }
 
-    /// `USE <db>` / COM_INIT_DB: ERR 1044 when `db` is a schema outside the tenant's
-    /// `allowed_schemas`; the virtual schemas and `information_schema` are open to every account.
-    pub(super) fn check_use(&self, db: &str) -> Result<(), MysqlError> {
-        match &self.account {
-            Account::Tenant(tenant) if !tenant.may_use(db) => Err(MysqlError::schema_denied(
-                &self.state.user,
-                &self.state.host,
-                db,
-            )),
-            _ => Ok(()),
+    /// `USE <db>` / COM_INIT_DB: the virtual schemas and `information_schema` are open to every
+    /// account; another name is ERR 1044 outside the tenant's `allowed_schemas`, and ERR 1049
+    /// (42000) `Unknown database` unless agent-core has captured a table in it (names compare
+    /// exactly, as MySQL's do with `lower_case_table_names=0`).
+    pub(super) async fn check_use(&mut self, db: &str) -> Result<(), Failure> {
+        let tenant = match &self.account {
+            Account::Tenant(tenant) => Arc::clone(tenant),
+            Account::Monitor => return Ok(()),
+        };
+        if !tenant.may_use(db) {
+            let denied = MysqlError::schema_denied(&self.state.user, &self.state.host, db);
+            return Err(denied.into());
+        }
+        let open = crate::chatter::catalog::is_virtual(db)
+            || db.eq_ignore_ascii_case("information_schema");
+        if open {
+            return Ok(());
+        }
+        let captured = self.captured_tables(None).await?;
+        if captured.iter().any(|t| t.schema == db) {
+            Ok(())
+        } else {
+            Err(MysqlError::new(1049, b"42000", format!("Unknown database '{db}'")).into())
         }
     }
 
@@ -202,8 +215,7 @@ impl Session {
             .iter()
             .map(|(info, name)| column_definition(info, table, name, false).with_schema(b"_diff"))
             .collect();
-        let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_columns(&definitions).await.map_err(io)?;
+        self.send_columns(&definitions).await?;
         let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
         let zone = self.state.time_zone.clone();
         let mut buf = Vec::new();
@@ -217,12 +229,10 @@ impl Session {
                 .map(|(((i, _), (info, _)), def)| (&row[*i], *info, def))
                 .collect();
             buf.clear();
-            super::query::encode_row(&mut buf, &cells, format);
-            self.writer.write(&buf).await.map_err(io)?;
+            super::query::encode_row(&mut buf, &cells, format, self.state.results());
+            self.writer.write(&buf).await?;
         }
-        self.send_end_of_rows(self.warning_count())
-            .await
-            .map_err(io)
+        Ok(self.send_end_of_rows(self.warning_count()).await?)
     }
 }
 

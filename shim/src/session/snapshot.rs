@@ -36,6 +36,7 @@ impl Session {
             primary_key: &table.primary_key,
             projection: plan.projection.as_deref(),
             columns: &columns,
+            results: self.state.results().copied(),
         })?;
         self.state.warnings = snapshot
             .header
@@ -43,10 +44,7 @@ impl Session {
             .iter()
             .map(|w| (1105, w.clone()))
             .collect();
-        let io = |_: std::io::Error| Failure::Disconnected;
-        self.send_column_packets(&definitions.packets)
-            .await
-            .map_err(io)?;
+        self.send_column_packets(&definitions.packets).await?;
         let mut left = self.row_limit(plan.limit);
         let mut buf = Vec::new();
         while left > 0 {
@@ -59,12 +57,11 @@ impl Session {
                 continue;
             }
             buf.clear();
-            encode_picked(&mut buf, &row, &definitions, &columns, format);
-            self.writer.write(&buf).await.map_err(io)?;
+            let results = self.state.results();
+            encode_picked(&mut buf, &row, &definitions, &columns, format, results);
+            self.writer.write(&buf).await?;
             left -= 1;
         }
-        self.send_end_of_rows(self.warning_count())
-            .await
-            .map_err(io)
+        Ok(self.send_end_of_rows(self.warning_count()).await?)
     }
 }
