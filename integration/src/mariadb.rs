@@ -52,6 +52,11 @@ impl MariaDb {
     ///
     /// Takes a few seconds (`mariadb-install-db` dominates). Errors carry the error log tail.
     pub async fn start() -> Result<Self> {
+        Self::start_with_args(&[]).await
+    }
+
+    /// [`Self::start`] with `extra` arguments appended to [`server_args`] (e.g. `--ssl-cert=…`).
+    pub async fn start_with_args(extra: &[String]) -> Result<Self> {
         let first_dir = tempfile::Builder::new()
             .prefix("dbtrail-mariadb-")
             .tempdir()
@@ -61,7 +66,7 @@ impl MariaDb {
         let mut last_err = None;
         for _ in 0..PORT_ATTEMPTS {
             let port = crate::free_port()?;
-            let process = spawn_server(dir.path(), port)?;
+            let process = spawn_server(dir.path(), port, extra)?;
             let mut db = Self { process, port, dir };
             match db.wait_ready().await {
                 Ok(()) => {
@@ -299,11 +304,11 @@ pub fn server_args(dir: &Path, port: u16) -> Vec<String> {
     args
 }
 
-fn spawn_server(dir: &Path, port: u16) -> Result<ChildProcess> {
+fn spawn_server(dir: &Path, port: u16, extra: &[String]) -> Result<ChildProcess> {
     if !Path::new(MARIADBD).is_file() {
         bail!("{MARIADBD} not found: apt-get install -y mariadb-server mariadb-client");
     }
     let mut cmd = Command::new(MARIADBD);
-    cmd.args(server_args(dir, port));
+    cmd.args(server_args(dir, port)).args(extra);
     ChildProcess::spawn("mariadbd", cmd, &dir.join("mariadbd.out"))
 }

@@ -372,7 +372,10 @@ mod tests {
         let image = |a: i64, b: &str| vec![Value::Int(a), Value::Text(b.into())];
         let enc = |v: &[Value]| encode_image(v, &cols);
         // The PK encoding folds case and trailing spaces; a bag's identity does not.
-        assert_eq!(key(Value::Text("a".into()), &ci), key(Value::Text("A ".into()), &ci));
+        assert_eq!(
+            key(Value::Text("a".into()), &ci),
+            key(Value::Text("A ".into()), &ci)
+        );
         assert_ne!(enc(&image(1, "a")), enc(&image(1, "A")));
         assert_ne!(enc(&image(1, "a")), enc(&image(1, "a ")));
         assert_eq!(enc(&image(1, "a")), enc(&image(1, "a")));

@@ -128,8 +128,8 @@ pub(crate) fn bag_scan(
     let mut stopped = false;
     // Ends one index key: emits its positive counts, keeps its negative ones for the baseline.
     let finish_key = |key_bag: &mut Bag<BTreeMap<Vec<u8>, (i64, Vec<Value>)>>,
-                          pending: &mut Bag<HashMap<Vec<u8>, (i64, Vec<Value>)>>,
-                          emit: &mut dyn FnMut(Vec<Value>) -> bool|
+                      pending: &mut Bag<HashMap<Vec<u8>, (i64, Vec<Value>)>>,
+                      emit: &mut dyn FnMut(Vec<Value>) -> bool|
      -> Result<bool, ApiError> {
         for (k, (n, image)) in std::mem::take(&mut key_bag.counts) {
             if !per_key {
