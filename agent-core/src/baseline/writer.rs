@@ -88,7 +88,7 @@ impl BaselineWriter {
         if self.table.pk.is_empty() {
             let cols: Vec<&ColumnDef> = self.table.columns.iter().collect();
             let key = keys::encode_image(row, &cols);
-            return self.push(row, key);
+            return self.push(row, &key);
         }
         let pk_cols: Vec<&ColumnDef> = self
             .table
@@ -107,13 +107,14 @@ impl BaselineWriter {
                 pk_vals
             )));
         }
-        self.last_pk = Some(pk.clone());
-        self.push(row, pk)
+        self.push(row, &pk)?;
+        self.last_pk = Some(pk);
+        Ok(())
     }
 
-    fn push(&mut self, row: &[Value], key: Vec<u8>) -> Result<(), BaselineError> {
+    fn push(&mut self, row: &[Value], key: &[u8]) -> Result<(), BaselineError> {
         self.builder.append(row)?;
-        self.pk.append_value(&key);
+        self.pk.append_value(key);
         self.rows += 1;
         if self.builder.len() >= BATCH_ROWS {
             self.flush_batch()?;

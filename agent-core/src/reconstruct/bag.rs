@@ -30,6 +30,13 @@ use crate::baseline::reader::RowStream;
 use crate::index::{keys, ChangeKind, Index, StoredChange, TableEntry};
 use crate::schema::{ColumnDef, TableSchema};
 
+/// An image with its multiplicity.
+type Counted = (i64, Vec<Value>);
+/// One index key's images by exact encoding (emitted in encoding order).
+type KeyBag = Bag<BTreeMap<Vec<u8>, Counted>>;
+/// Images across keys by exact encoding.
+type Pending = Bag<HashMap<Vec<u8>, Counted>>;
+
 /// Multiplicities of distinct images, keyed by their exact encoding.
 #[derive(Default)]
 struct Bag<M> {
@@ -39,17 +46,17 @@ struct Bag<M> {
 /// The map operations [`Bag`] needs (a `BTreeMap` per key: emitted in encoding order; a
 /// `HashMap` across keys).
 trait CountMap: Default {
-    fn entry_mut(&mut self, key: Vec<u8>, image: Vec<Value>) -> &mut (i64, Vec<Value>);
+    fn entry_mut(&mut self, key: Vec<u8>, image: Vec<Value>) -> &mut Counted;
 }
 
-impl CountMap for BTreeMap<Vec<u8>, (i64, Vec<Value>)> {
-    fn entry_mut(&mut self, key: Vec<u8>, image: Vec<Value>) -> &mut (i64, Vec<Value>) {
+impl CountMap for BTreeMap<Vec<u8>, Counted> {
+    fn entry_mut(&mut self, key: Vec<u8>, image: Vec<Value>) -> &mut Counted {
         self.entry(key).or_insert((0, image))
     }
 }
 
-impl CountMap for HashMap<Vec<u8>, (i64, Vec<Value>)> {
-    fn entry_mut(&mut self, key: Vec<u8>, image: Vec<Value>) -> &mut (i64, Vec<Value>) {
+impl CountMap for HashMap<Vec<u8>, Counted> {
+    fn entry_mut(&mut self, key: Vec<u8>, image: Vec<Value>) -> &mut Counted {
         self.entry(key).or_insert((0, image))
     }
 }
@@ -121,14 +128,14 @@ pub(crate) fn bag_scan(
     // One schema version: identical images share one index key, so a key's counts are final at
     // its end. Otherwise counts are gathered across keys first.
     let per_key = entry.versions.len() == 1;
-    let mut pending: Bag<HashMap<Vec<u8>, (i64, Vec<Value>)>> = Bag::default();
-    let mut key_bag: Bag<BTreeMap<Vec<u8>, (i64, Vec<Value>)>> = Bag::default();
+    let mut pending = Pending::default();
+    let mut key_bag = KeyBag::default();
     let mut current: Option<Vec<u8>> = None;
     let mut failed: Option<ApiError> = None;
     let mut stopped = false;
     // Ends one index key: emits its positive counts, keeps its negative ones for the baseline.
-    let finish_key = |key_bag: &mut Bag<BTreeMap<Vec<u8>, (i64, Vec<Value>)>>,
-                      pending: &mut Bag<HashMap<Vec<u8>, (i64, Vec<Value>)>>,
+    let finish_key = |key_bag: &mut KeyBag,
+                      pending: &mut Pending,
                       emit: &mut dyn FnMut(Vec<Value>) -> bool|
      -> Result<bool, ApiError> {
         for (k, (n, image)) in std::mem::take(&mut key_bag.counts) {
@@ -191,7 +198,7 @@ pub(crate) fn bag_scan(
             }
         }
     }
-    let mut left: Vec<(Vec<u8>, (i64, Vec<Value>))> = pending.counts.into_iter().collect();
+    let mut left: Vec<(Vec<u8>, Counted)> = pending.counts.into_iter().collect();
     left.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, (n, image)) in left {
         if n < 0 {
