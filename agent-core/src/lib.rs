@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod reconstruct;
 pub mod recover;
 pub mod schema;
+pub mod source;
 #[cfg(test)]
 mod test_support;
 

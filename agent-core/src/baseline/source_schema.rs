@@ -29,13 +29,16 @@ type ColumnRow = (
 );
 
 /// The stored columns (VIRTUAL generated ones are absent from row images and skipped) and PK of
-/// `schema.table`, as capture would describe them. Errors when the table does not exist.
+/// `schema.table` (or the UNIQUE NOT NULL key standing in for it, [`crate::source::identity_index`]),
+/// as capture would describe them. Errors when the table does not exist.
 pub async fn read_schema(
     conn: &mut Conn,
     collations: &Collations,
     schema: &str,
     table: &str,
 ) -> Result<TableSchema, BaselineError> {
+    // The PK, or the UNIQUE NOT NULL key the server uses in its place (`SEQ_IN_INDEX` 0: not in it).
+    let identity = crate::source::identity_index(conn, schema, table).await?;
     let rows: Vec<mysql_async::Row> = conn
         .exec(
             "SELECT c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE, \
@@ -44,9 +47,9 @@ pub async fn read_schema(
                c.COLLATION_NAME, c.EXTRA, CAST(IFNULL(s.SEQ_IN_INDEX, 0) AS UNSIGNED) \
              FROM information_schema.COLUMNS c \
              LEFT JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = c.TABLE_SCHEMA \
-               AND s.TABLE_NAME = c.TABLE_NAME AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY' \
+               AND s.TABLE_NAME = c.TABLE_NAME AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = ? \
              WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? ORDER BY c.ORDINAL_POSITION",
-            (schema, table),
+            (identity.as_deref().unwrap_or(""), schema, table),
         )
         .await?;
     if rows.is_empty() {

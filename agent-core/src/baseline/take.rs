@@ -19,9 +19,9 @@ use std::time::Duration;
 use agent_api::baseline::{BaselineRequest, BaselineResponse};
 use agent_api::Value;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
+use mysql_async::Conn;
 use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::position::{seq_at_position, wait_captured};
 use super::source_schema::{read_schema, value_from_mysql};
@@ -29,7 +29,7 @@ use super::writer::{BaselineWriter, Closed};
 use super::{BaselineError, BaselineOrigin, Manifest, MANIFEST_VERSION};
 use crate::capture::load_collations;
 use crate::capture::state::now_us;
-use crate::config::{SourceConfig, SslMode};
+use crate::config::SourceConfig;
 use crate::schema::TableSchema;
 use crate::App;
 
@@ -70,11 +70,6 @@ pub async fn take(app: &App, req: &BaselineRequest) -> Result<BaselineResponse, 
     let mut schemas = Vec::with_capacity(tables.len());
     for (schema, table) in &tables {
         let from_source = read_schema(&mut conn, &collations, schema, table).await?;
-        if from_source.pk.is_empty() && req.tables.is_empty() {
-            // Named tables without a PK fail below with the reason; a whole-source run skips them.
-            warn!(server_id = req.server_id, table = %format!("{schema}.{table}"), "table has no primary key: no baseline");
-            continue;
-        }
         schemas.push(choose_schema(app, req.server_id, from_source));
     }
     let point = start_snapshot(&mut conn).await?;
@@ -339,12 +334,16 @@ async fn read_rows(
         .iter()
         .map(|&i| quote(&table.columns[i].info.name))
         .collect();
+    // A table without a PK is a bag: its rows are read in any order (see `BaselineWriter`).
+    let order = match order.is_empty() {
+        true => String::new(),
+        false => format!(" ORDER BY {}", order.join(", ")),
+    };
     let sql = format!(
-        "SELECT {} FROM {}.{} ORDER BY {}",
+        "SELECT {} FROM {}.{}{order}",
         cols.join(", "),
         quote(&table.schema),
         quote(&table.name),
-        order.join(", ")
     );
     let mut result = conn.exec_iter(sql, ()).await?;
     let mut chunk = Vec::with_capacity(CHUNK_ROWS);
@@ -424,34 +423,12 @@ pub fn quote(ident: &str) -> String {
     format!("`{}`", ident.replace('`', "``"))
 }
 
-/// Connects to the source with its DSN and TLS settings.
+/// Connects to the source with its DSN and TLS settings ([`crate::source::connect`]).
 pub(crate) async fn connect(source: &SourceConfig) -> Result<Conn, BaselineError> {
-    let base = Opts::from_url(&source.dsn)
-        .map_err(|e| BaselineError::Invalid(format!("sources[].dsn: {e}")))?;
-    let builder = OptsBuilder::from_opts(base).prefer_socket(false);
-    let ssl = match source.ssl_mode {
-        SslMode::Disabled => None,
-        SslMode::Preferred | SslMode::Required => {
-            Some(SslOpts::default().with_danger_accept_invalid_certs(true))
-        }
-        SslMode::VerifyCa | SslMode::VerifyFull => {
-            let mut ssl = SslOpts::default();
-            if let Some(ca) = &source.ssl_ca {
-                ssl = ssl.with_root_certs(vec![ca.clone().into()]);
-            }
-            if source.ssl_mode == SslMode::VerifyCa {
-                ssl = ssl.with_danger_skip_domain_validation(true);
-            }
-            Some(ssl)
-        }
-    };
-    match Conn::new(builder.clone().ssl_opts(ssl)).await {
-        Ok(c) => Ok(c),
-        Err(_) if source.ssl_mode == SslMode::Preferred => {
-            Ok(Conn::new(builder.ssl_opts(None)).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    crate::source::connect(source).await.map_err(|e| match e {
+        crate::source::ConnectError::Dsn(d) => BaselineError::Invalid(d),
+        crate::source::ConnectError::Mysql(e) => BaselineError::Mysql(e),
+    })
 }
 
 #[cfg(test)]

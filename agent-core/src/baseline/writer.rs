@@ -49,14 +49,10 @@ pub struct Closed {
 }
 
 impl BaselineWriter {
-    /// Starts `table_dir/.partial-<tag>/rows.parquet` for rows of `table` (which must have a PK).
+    /// Starts `table_dir/.partial-<tag>/rows.parquet` for rows of `table`. A table without a PK
+    /// is a bag: its rows come in any order, duplicates included, each with the encoding of its
+    /// whole image as `__pk` (see `reconstruct::bag`, which reads such a baseline whole).
     pub fn create(table_dir: &Path, table: TableSchema, tag: &str) -> Result<Self, BaselineError> {
-        if table.pk.is_empty() {
-            return Err(BaselineError::Invalid(format!(
-                "table {}.{} has no primary key: a baseline needs one to merge with captured changes",
-                table.schema, table.name
-            )));
-        }
         let dir = table_dir.join(format!(".partial-{tag}"));
         std::fs::create_dir_all(&dir).map_err(|e| BaselineError::io(&dir, e))?;
         let path = dir.join("rows.parquet");
@@ -87,8 +83,13 @@ impl BaselineWriter {
 
     /// Appends one row (values in column order). Rows must come in strictly ascending PK order
     /// as the index orders keys; a row out of order fails the baseline rather than produce a file
-    /// the merge would misread.
+    /// the merge would misread. Rows of a table without a PK are taken as they come.
     pub fn append(&mut self, row: &[Value]) -> Result<(), BaselineError> {
+        if self.table.pk.is_empty() {
+            let cols: Vec<&ColumnDef> = self.table.columns.iter().collect();
+            let key = keys::encode_image(row, &cols);
+            return self.push(row, &key);
+        }
         let pk_cols: Vec<&ColumnDef> = self
             .table
             .pk
@@ -106,9 +107,14 @@ impl BaselineWriter {
                 pk_vals
             )));
         }
-        self.builder.append(row)?;
-        self.pk.append_value(&pk);
+        self.push(row, &pk)?;
         self.last_pk = Some(pk);
+        Ok(())
+    }
+
+    fn push(&mut self, row: &[Value], key: &[u8]) -> Result<(), BaselineError> {
+        self.builder.append(row)?;
+        self.pk.append_value(key);
         self.rows += 1;
         if self.builder.len() >= BATCH_ROWS {
             self.flush_batch()?;

@@ -620,15 +620,33 @@ fn push_change(
     }
 }
 
-/// The memcomparable key of a row: its PK columns, or every column for a table without a PK.
+/// Longest whole-row key of a table without a PK kept as it is; a longer one is cut to this many
+/// bytes followed by the SHA-256 of the whole encoding (fjall keys are limited to 64 KiB, and a
+/// TEXT or BLOB row can be far longer).
+pub const BAG_KEY_BYTES: usize = 4096;
+
+/// The memcomparable key of a row: its PK columns, or every column for a table without a PK (its
+/// identity is the whole image; `reconstruct::bag` tells identical rows apart from rows sharing a
+/// key by their images).
+///
+/// A whole-row key longer than [`BAG_KEY_BYTES`] is cut and completed with a hash, so every key
+/// has a bounded length while identical images still share a key, and keys stay prefix-free (a
+/// complete encoding is never a prefix of another; cut keys all have one length).
 pub fn row_key(schema: &TableSchema, row: &[Value]) -> Vec<u8> {
-    let idx: Vec<usize> = if schema.pk.is_empty() {
-        (0..schema.columns.len()).collect()
-    } else {
-        schema.pk.clone()
-    };
-    let values: Vec<&Value> = idx.iter().filter_map(|&i| row.get(i)).collect();
-    let cols: Vec<_> = idx.iter().map(|&i| &schema.columns[i]).collect();
+    if schema.pk.is_empty() {
+        let values: Vec<&Value> = row.iter().collect();
+        let cols: Vec<_> = schema.columns.iter().collect();
+        let mut key = keys::encode_key(&values, &cols);
+        if key.len() > BAG_KEY_BYTES {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(&key);
+            key.truncate(BAG_KEY_BYTES);
+            key.extend_from_slice(&digest);
+        }
+        return key;
+    }
+    let values: Vec<&Value> = schema.pk.iter().filter_map(|&i| row.get(i)).collect();
+    let cols: Vec<_> = schema.pk.iter().map(|&i| &schema.columns[i]).collect();
     keys::encode_key(&values, &cols)
 }
 

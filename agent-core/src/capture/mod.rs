@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStreamRequest, Conn, Opts, OptsBuilder, SslOpts};
+use mysql_async::{BinlogStreamRequest, Conn};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::config::{SourceConfig, SslMode};
+use crate::config::SourceConfig;
 use crate::index::{Checkpoint, Gap, Index};
 use crate::schema::{Collation, Collations, InformationSchemaColumn};
 use assembler::{Assembler, Step};
@@ -53,6 +53,15 @@ pub enum CaptureError {
         "{0} needed to resume were purged from the source: a gap was recorded and capture resumes from the oldest binlog"
     )]
     Purged(String),
+}
+
+impl From<crate::source::ConnectError> for CaptureError {
+    fn from(e: crate::source::ConnectError) -> Self {
+        match e {
+            crate::source::ConnectError::Dsn(d) => CaptureError::Preflight(d),
+            crate::source::ConnectError::Mysql(e) => CaptureError::Mysql(e),
+        }
+    }
 }
 
 /// Runs capture for one source until `shutdown` turns true.
@@ -100,7 +109,7 @@ async fn capture_once(
     index: &Index,
     state: &SourceState,
 ) -> Result<(), CaptureError> {
-    let mut conn = connect(source).await?;
+    let mut conn = crate::source::connect(source).await?;
     preflight(&mut conn).await?;
     let collations = load_collations(&mut conn).await?;
     let checkpoint = match index.checkpoint(source.server_id)? {
@@ -232,7 +241,7 @@ async fn capture_once(
         if let Some(key) = asm.needs_information_schema(&event) {
             let side = match &mut side_conn {
                 Some(c) => c,
-                None => side_conn.insert(connect(source).await?),
+                None => side_conn.insert(crate::source::connect(source).await?),
             };
             let columns = information_schema_columns(side, &key.0, &key.1).await?;
             asm.set_information_schema(key, columns);
@@ -317,43 +326,6 @@ fn flush(
     Ok(())
 }
 
-async fn connect(source: &SourceConfig) -> Result<Conn, CaptureError> {
-    let base =
-        Opts::from_url(&source.dsn).map_err(|e| CaptureError::Preflight(format!("dsn: {e}")))?;
-    let builder = OptsBuilder::from_opts(base).prefer_socket(false);
-    let ssl = match source.ssl_mode {
-        SslMode::Disabled => None,
-        SslMode::Preferred | SslMode::Required => {
-            Some(SslOpts::default().with_danger_accept_invalid_certs(true))
-        }
-        SslMode::VerifyCa => Some(ssl_with_certs(source).with_danger_skip_domain_validation(true)),
-        SslMode::VerifyFull => Some(ssl_with_certs(source)),
-    };
-    match Conn::new(builder.clone().ssl_opts(ssl)).await {
-        Ok(conn) => Ok(conn),
-        // `preferred`: fall back to plain TCP when the server does not offer TLS.
-        Err(e) if source.ssl_mode == SslMode::Preferred => {
-            info!(server_id = source.server_id, error = %e, "TLS unavailable, connecting without TLS (ssl_mode=preferred)");
-            Ok(Conn::new(builder.ssl_opts(None)).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn ssl_with_certs(source: &SourceConfig) -> SslOpts {
-    let mut ssl = SslOpts::default();
-    if let Some(ca) = &source.ssl_ca {
-        ssl = ssl.with_root_certs(vec![ca.clone().into()]);
-    }
-    if let (Some(cert), Some(key)) = (&source.ssl_cert, &source.ssl_key) {
-        ssl = ssl.with_client_identity(Some(mysql_async::ClientIdentity::new(
-            cert.clone().into(),
-            key.clone().into(),
-        )));
-    }
-    ssl
-}
-
 async fn is_mariadb(conn: &mut Conn) -> bool {
     let v: Option<String> = conn.query_first("SELECT VERSION()").await.ok().flatten();
     v.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"))
@@ -422,20 +394,23 @@ pub(crate) async fn load_collations(conn: &mut Conn) -> Result<Collations, mysql
     Ok(collations)
 }
 
-/// Column names, types, collations and PK positions of one table, in ordinal order.
+/// Column names, types, collations and PK positions of one table, in ordinal order (the PK is
+/// [`crate::source::identity_index`]: a UNIQUE NOT NULL key stands in for a missing one).
 async fn information_schema_columns(
     conn: &mut Conn,
     schema: &str,
     table: &str,
 ) -> Result<Vec<InformationSchemaColumn>, CaptureError> {
+    // The PK, or the UNIQUE NOT NULL key the server uses in its place (`SEQ_IN_INDEX` 0: not in it).
+    let identity = crate::source::identity_index(conn, schema, table).await?;
     let rows: Vec<(String, String, Option<String>, u32, String)> = conn
         .exec(
             "SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.COLLATION_NAME, CAST(IFNULL(s.SEQ_IN_INDEX, 0) AS UNSIGNED), c.EXTRA \
              FROM information_schema.COLUMNS c \
              LEFT JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = c.TABLE_SCHEMA \
-               AND s.TABLE_NAME = c.TABLE_NAME AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY' \
+               AND s.TABLE_NAME = c.TABLE_NAME AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = ? \
              WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ? ORDER BY c.ORDINAL_POSITION",
-            (schema, table),
+            (identity.as_deref().unwrap_or(""), schema, table),
         )
         .await?;
     Ok(rows

@@ -106,6 +106,24 @@ pub fn encode_key(values: &[&Value], pk_columns: &[&ColumnDef]) -> Vec<u8> {
     out
 }
 
+/// Encodes a whole row image exactly: the identity of a row of a table without a PK (a bag, where
+/// two rows are the same only when every value is). Unlike [`encode_key`], strings keep their
+/// bytes (no case folding, no dropped trailing spaces): `'a'` and `'A'` are two rows even under a
+/// `_ci` collation. Values must be in `columns` order; one value per column.
+pub fn encode_image(values: &[Value], columns: &[&ColumnDef]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 * values.len());
+    for (v, c) in values.iter().zip(columns) {
+        match v {
+            Value::Text(s) if !matches!(c.decode, Decode::Enum { .. }) => {
+                out.push(0x01);
+                escape(&mut out, s.as_bytes());
+            }
+            _ => encode_value(&mut out, v, c),
+        }
+    }
+    out
+}
+
 /// Converts a key literal from a query into the column's own variant, the way MySQL compares a
 /// literal with a column: `'42'` matches INT 42, `42` matches DECIMAL `42.00`, `'2026-04-27'`
 /// matches a DATE, an ENUM matches by label or by 1-based index.
@@ -331,6 +349,41 @@ mod tests {
         let mut out = Vec::new();
         encode_value(&mut out, &coerce(&v, c).unwrap(), c);
         out
+    }
+
+    #[test]
+    fn whole_images_are_compared_exactly() {
+        let ci = col(
+            Decode::String {
+                max_len: 40,
+                collation: 45,
+                pad_binary: false,
+            },
+            Some(45),
+        );
+        let n = col(
+            Decode::Int {
+                bytes: 4,
+                unsigned: false,
+            },
+            None,
+        );
+        let cols = [&n, &ci];
+        let image = |a: i64, b: &str| vec![Value::Int(a), Value::Text(b.into())];
+        let enc = |v: &[Value]| encode_image(v, &cols);
+        // The PK encoding folds case and trailing spaces; a bag's identity does not.
+        assert_eq!(
+            key(Value::Text("a".into()), &ci),
+            key(Value::Text("A ".into()), &ci)
+        );
+        assert_ne!(enc(&image(1, "a")), enc(&image(1, "A")));
+        assert_ne!(enc(&image(1, "a")), enc(&image(1, "a ")));
+        assert_eq!(enc(&image(1, "a")), enc(&image(1, "a")));
+        assert_ne!(enc(&image(1, "a")), enc(&image(2, "a")));
+        assert_ne!(
+            enc(&[Value::Int(1), Value::Null]),
+            enc(&[Value::Int(1), Value::Text(String::new())])
+        );
     }
 
     #[test]

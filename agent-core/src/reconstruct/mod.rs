@@ -18,6 +18,7 @@ use crate::index::{keys, ChangeKind, Gap, StoredChange, TableEntry};
 use crate::schema::{ColumnDef, TableSchema};
 use crate::App;
 
+mod bag;
 mod diff;
 mod snapshot;
 
@@ -64,13 +65,7 @@ pub async fn flashback(app: &App, req: &FlashbackRequest) -> Result<FlashbackRes
         .map(|&i| &out_schema.columns[i])
         .collect();
     if pk_cols.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::BadRequest,
-            format!(
-                "table {}.{} has no primary key; time-travel lookups need one",
-                req.schema, req.table
-            ),
-        ));
+        return Err(no_pk_error(&req.schema, &req.table));
     }
     let mut rows = Vec::new();
     let mut warnings = Vec::new();
@@ -380,6 +375,18 @@ pub(crate) async fn unseen_table_error(
             ),
         ),
     }
+}
+
+/// `_flashback` of a table without a PK (nor a UNIQUE NOT NULL key standing in for one): there is
+/// no key to look rows up by, so it is refused (`BadRequest`) and the whole table is left to
+/// `_snapshot`, which returns it as a bag.
+pub(crate) fn no_pk_error(schema: &str, table: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::BadRequest,
+        format!(
+            "table {schema}.{table} has no primary key (nor a UNIQUE NOT NULL key); time-travel lookups need one: read it whole with _snapshot.{table}"
+        ),
+    )
 }
 
 /// The TRUNCATEs around the split point: the last at or before it, the first after it.

@@ -387,6 +387,9 @@ pub(crate) async fn flashback_from_baseline_only(
     .await?;
     let out = b.manifest.table_schema.clone();
     let pk_cols: Vec<&ColumnDef> = out.pk.iter().map(|&i| &out.columns[i]).collect();
+    if pk_cols.is_empty() {
+        return Err(super::no_pk_error(&req.schema, &req.table));
+    }
     let rows = match &req.key {
         KeyPredicate::In(keys) => {
             let mut encoded = keys
@@ -582,6 +585,15 @@ pub async fn snapshot(
             ));
         }
     };
+    if pk_cols.is_empty() && (lower.is_some() || upper.is_some()) {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            format!(
+                "table {}.{} has no primary key: a snapshot of it takes no key range",
+                req.schema, req.table
+            ),
+        ));
+    }
     let range = KeyRange::new(lower, upper, &pk_cols)?;
     let header = SnapshotHeader {
         success: true,
@@ -618,6 +630,17 @@ pub async fn snapshot(
             true
         };
         let result = match (&plan.entry, &tiers) {
+            // A table without a PK is a bag: identical rows are counted, not merged by key.
+            (Some(entry), Some(tiers)) if out.pk.is_empty() => super::bag::bag_scan(
+                &app.index,
+                tiers,
+                entry,
+                plan.seq_max,
+                &plan.clears,
+                plan.base.as_ref(),
+                &out,
+                emit,
+            ),
             (Some(entry), Some(tiers)) => merge_scan(
                 &app.index,
                 tiers,

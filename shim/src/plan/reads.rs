@@ -140,7 +140,18 @@ pub fn plan_diff(
             column(table, name, "where clause")?;
         }
     }
-    let (key, rest) = key::extract(&read.conditions, table)?;
+    // A table without a PK has no key to name rows by: its `_diff` lists every change in the
+    // window (each with both images), and takes no WHERE clause.
+    let (key, rest) = match table.primary_key.is_empty() && read.conditions.is_empty() {
+        true => (
+            KeyPredicate::Range {
+                lower: None,
+                upper: None,
+            },
+            Vec::new(),
+        ),
+        false => key::extract(&read.conditions, table)?,
+    };
     if !rest.is_empty() {
         return Err(PlanError::PkPredicate(
             "a _diff WHERE clause may only hold primary-key conditions".into(),
