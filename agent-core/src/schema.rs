@@ -29,6 +29,8 @@ pub mod binlog_type {
     pub const TIMESTAMP2: u8 = 17;
     pub const DATETIME2: u8 = 18;
     pub const TIME2: u8 = 19;
+    /// MySQL 9 `VECTOR(n)`: `n` little-endian float32 behind a length prefix.
+    pub const VECTOR: u8 = 242;
     pub const JSON: u8 = 245;
     pub const NEWDECIMAL: u8 = 246;
     pub const ENUM: u8 = 247;
