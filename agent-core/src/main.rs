@@ -398,7 +398,12 @@ async fn import_binlogs_command(config: &Config, args: ImportBinlogsArgs) -> any
         .sources
         .iter()
         .find(|s| s.server_id == args.source)
-        .ok_or_else(|| anyhow::anyhow!("no source with server_id {} in the configuration", args.source))?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no source with server_id {} in the configuration",
+                args.source
+            )
+        })?
         .clone();
     if tokio::net::TcpStream::connect(config.listen).await.is_ok() {
         anyhow::bail!(
@@ -467,7 +472,10 @@ async fn import_dir(
             .unwrap_or_default()
     );
     for gap in &report.gaps {
-        println!("gap recorded after seq {}: {}", gap.after_seq, gap.description);
+        println!(
+            "gap recorded after seq {}: {}",
+            gap.after_seq, gap.description
+        );
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use mysql_common::binlog::events::{
 use super::ddl::{self, TableOp};
 use super::gtid::{uuid_text, GtidSet};
 use super::rows::RowImageReader;
-use super::table_map::schema_from_table_map;
+use super::table_map::{schema_from_table_map, Flavor};
 use crate::config::SourceConfig;
 use crate::index::{keys, ChangeKind, Checkpoint, CommittedTxn, Index, RowChange, TxnRecord};
 use crate::schema::{
@@ -264,7 +264,8 @@ impl Assembler {
             )
         });
         // MariaDB's UUID/INET4/INET6 look like BINARY(16)/BINARY(4) in a TABLE_MAP.
-        let may_be_special = schema_from_table_map(&tme, &self.collations)
+        let flavor = Flavor::from_server_version(&event.fde().server_version());
+        let may_be_special = schema_from_table_map(&tme, &self.collations, flavor)
             .map(|s| s.columns.iter().any(|c| c.decode.may_be_special()))
             .unwrap_or(false);
         (!has_names || may_be_special).then_some(key)
@@ -408,7 +409,8 @@ impl Assembler {
             event_type::TABLE_MAP => {
                 let tme: TableMapEvent<'_> =
                     event.read_event().map_err(|e| parse_err("TABLE_MAP", e))?;
-                self.on_table_map(&tme, event.data(), index)?;
+                let flavor = Flavor::from_server_version(&event.fde().server_version());
+                self.on_table_map(&tme, event.data(), flavor, index)?;
             }
             event_type::WRITE_ROWS_V1
             | event_type::UPDATE_ROWS_V1
@@ -431,7 +433,9 @@ impl Assembler {
             }
             event_type::TRANSACTION_PAYLOAD => {
                 let mut step = Step::Continue;
-                for inner in payload_events(event).map_err(|e| parse_err("TRANSACTION_PAYLOAD", e))? {
+                for inner in
+                    payload_events(event).map_err(|e| parse_err("TRANSACTION_PAYLOAD", e))?
+                {
                     if self.on_event_at(&inner, pos, index)? == Step::Committed {
                         step = Step::Committed;
                     }
@@ -507,6 +511,7 @@ impl Assembler {
         &mut self,
         tme: &TableMapEvent<'_>,
         raw: &[u8],
+        flavor: Flavor,
         index: &Index,
     ) -> Result<(), AssembleError> {
         if self
@@ -518,7 +523,7 @@ impl Assembler {
         }
         let (schema, table) = (tme.database_name(), tme.table_name());
         let target = if self.source.captures(&schema, &table) {
-            let mut ts = schema_from_table_map(tme, &self.collations)?;
+            let mut ts = schema_from_table_map(tme, &self.collations, flavor)?;
             if let Some(cols) = self
                 .information_schema
                 .get(&(schema.to_string(), table.to_string()))
@@ -701,7 +706,9 @@ pub fn payload_events(event: &Event) -> std::io::Result<Vec<Event>> {
         )));
     }
     let mut bytes = Vec::new();
-    tpe.decompressed()?.take(limit + 1).read_to_end(&mut bytes)?;
+    tpe.decompressed()?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(std::io::Error::other("uncompressed payload too large"));
     }

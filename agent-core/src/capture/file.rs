@@ -48,7 +48,9 @@ pub enum FileError {
         file: String,
     },
     /// The file ends inside an event.
-    #[error("{file}: ends inside the event at offset {offset} (file cut short or still being written)")]
+    #[error(
+        "{file}: ends inside the event at offset {offset} (file cut short or still being written)"
+    )]
     Truncated {
         /// File name.
         file: String,
@@ -56,7 +58,9 @@ pub enum FileError {
         offset: u64,
     },
     /// An event header gives an impossible size.
-    #[error("{file}: event at offset {offset} claims {size} bytes (allowed: 19..={MAX_EVENT_SIZE})")]
+    #[error(
+        "{file}: event at offset {offset} claims {size} bytes (allowed: 19..={MAX_EVENT_SIZE})"
+    )]
     BadSize {
         /// File name.
         file: String,

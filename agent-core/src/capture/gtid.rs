@@ -243,13 +243,23 @@ mod tests {
         let sids = set.to_sids();
         assert_eq!(sids.len(), 2);
         assert_eq!(sids[1].tag().map(|t| t.as_str()), Some("mytag"));
-        assert!(GtidSet::parse(&format!("{U1}:1-13")).unwrap().is_subset_of(&set));
-        assert!(!GtidSet::parse(&format!("{U1}:1-14")).unwrap().is_subset_of(&set));
+        assert!(GtidSet::parse(&format!("{U1}:1-13"))
+            .unwrap()
+            .is_subset_of(&set));
+        assert!(!GtidSet::parse(&format!("{U1}:1-14"))
+            .unwrap()
+            .is_subset_of(&set));
         assert!(GtidSet::parse(&format!("{U1}:Bad:1")).is_none());
         let known = GtidSet::parse(&format!("{U1}:105-109")).unwrap();
-        assert!(!GtidSet::parse(&format!("{U1}:1-109")).unwrap().has_hole_against(&known));
-        assert!(GtidSet::parse(&format!("{U1}:1-111")).unwrap().has_hole_against(&known));
-        assert!(GtidSet::parse(&format!("{U1}:mytag:1")).unwrap().has_hole_against(&known));
+        assert!(!GtidSet::parse(&format!("{U1}:1-109"))
+            .unwrap()
+            .has_hole_against(&known));
+        assert!(GtidSet::parse(&format!("{U1}:1-111"))
+            .unwrap()
+            .has_hole_against(&known));
+        assert!(GtidSet::parse(&format!("{U1}:mytag:1"))
+            .unwrap()
+            .has_hole_against(&known));
     }
 
     #[test]

@@ -206,10 +206,7 @@ pub fn import_files(
                 _ => {}
             }
             // Transaction identity: a GTID event decides for its whole transaction.
-            if matches!(
-                code,
-                event_type::MYSQL_GTID | event_type::MYSQL_GTID_TAGGED
-            ) {
+            if matches!(code, event_type::MYSQL_GTID | event_type::MYSQL_GTID_TAGGED) {
                 state.has_gtids = true;
                 let ge: GtidEvent = fe.event.read_event().map_err(|e| FileError::Parse {
                     file: name.clone(),
@@ -261,13 +258,34 @@ pub fn import_files(
             }
             let step = asm.on_event_at(&fe.event, fe.end, index).map_err(err)?;
             if step == Step::Committed && asm.pending_rows() >= BATCH_ROWS {
-                flush(index, source.server_id, &mut asm, &mut written, &mut report, on_txn)?;
+                flush(
+                    index,
+                    source.server_id,
+                    &mut asm,
+                    &mut written,
+                    &mut report,
+                    on_txn,
+                )?;
             }
         }
-        flush(index, source.server_id, &mut asm, &mut written, &mut report, on_txn)?;
+        flush(
+            index,
+            source.server_id,
+            &mut asm,
+            &mut written,
+            &mut report,
+            on_txn,
+        )?;
         previous = Some((name.clone(), state.rotates_to));
     }
-    flush(index, source.server_id, &mut asm, &mut written, &mut report, on_txn)?;
+    flush(
+        index,
+        source.server_id,
+        &mut asm,
+        &mut written,
+        &mut report,
+        on_txn,
+    )?;
     report.checkpoint = written;
     Ok(report)
 }

@@ -19,8 +19,7 @@ enum Leg {
 /// Applies the encoded `diffs` to the JSON text `doc`; the result in the same text form as
 /// [`super::rows`] writes documents.
 pub fn apply(doc: &str, diffs: &[u8]) -> Result<String, String> {
-    let mut value: Json =
-        serde_json::from_str(doc).map_err(|e| format!("before document: {e}"))?;
+    let mut value: Json = serde_json::from_str(doc).map_err(|e| format!("before document: {e}"))?;
     let mut rest = diffs;
     while !rest.is_empty() {
         let op = rest[0];
@@ -83,7 +82,11 @@ fn apply_one(doc: &mut Json, op: u8, legs: &[Leg], new: Option<Json>) -> Result<
             }
             a.remove(*i);
         }
-        (op, ..) => return Err(format!("JSON diff operation {op} does not fit the document")),
+        (op, ..) => {
+            return Err(format!(
+                "JSON diff operation {op} does not fit the document"
+            ))
+        }
     }
     Ok(())
 }
@@ -200,7 +203,10 @@ mod tests {
         assert!(apply(doc, &diff(0, "$.b", Some(int16(1)))).is_err());
         assert!(apply(doc, &diff(2, "$.a[3]", None)).is_err());
         assert!(apply(doc, &diff(0, "$.a.x", Some(int16(1)))).is_err());
-        assert!(apply(doc, &diff(0, "$.a[0]", None)).is_err(), "REPLACE without a value");
+        assert!(
+            apply(doc, &diff(0, "$.a[0]", None)).is_err(),
+            "REPLACE without a value"
+        );
         assert!(apply(doc, &[0, 5, b'$', b'.']).is_err(), "cut short");
         assert_eq!(
             parse_path(r#"$."a\"b"[3].c"#),

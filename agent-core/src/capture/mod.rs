@@ -235,17 +235,17 @@ async fn capture_once(
         // A compressed transaction (TRANSACTION_PAYLOAD) is fed event by event, each at the
         // payload's position, so its TABLE_MAPs get `information_schema` like any other.
         let pos = u64::from(event.header().log_pos());
-        let events = if event.header().event_type_raw() == assembler::event_type::TRANSACTION_PAYLOAD
-        {
-            assembler::payload_events(&event).map_err(|e| assembler::AssembleError::Parse {
-                what: "TRANSACTION_PAYLOAD",
-                file: asm.checkpoint.binlog_file.clone(),
-                pos,
-                source: e,
-            })?
-        } else {
-            vec![event]
-        };
+        let events =
+            if event.header().event_type_raw() == assembler::event_type::TRANSACTION_PAYLOAD {
+                assembler::payload_events(&event).map_err(|e| assembler::AssembleError::Parse {
+                    what: "TRANSACTION_PAYLOAD",
+                    file: asm.checkpoint.binlog_file.clone(),
+                    pos,
+                    source: e,
+                })?
+            } else {
+                vec![event]
+            };
         let mut step = Step::Continue;
         for event in &events {
             if let Some(key) = asm.needs_information_schema(event) {

@@ -275,6 +275,13 @@ impl<'a> RowImageReader<'a> {
             }
             Decode::Set { bytes } => {
                 let mask = le_uint(take!(usize::from(bytes)));
+                let known = col.info.elements.len().min(64);
+                if known < 64 && mask >> known != 0 {
+                    // Members without a label (no SET_STR_VALUE metadata and no
+                    // information_schema, e.g. an imported MINIMAL binlog): the numeric value,
+                    // as `set_col + 0` prints it, never an empty or partial label list.
+                    return Ok(Value::Text(mask.to_string()));
+                }
                 let labels: Vec<&str> = col
                     .info
                     .elements
@@ -466,13 +473,29 @@ pub(crate) fn binary_padded(mut b: Vec<u8>, col: &ColumnDef) -> Vec<u8> {
 /// any other charset (and a column without a collation) is read as UTF-8. `None` when the bytes
 /// are not valid UTF-8. Capture's row decoder and the mydumper import decode the same way.
 pub(crate) fn charset_text(bytes: &[u8], col: &ColumnDef) -> Option<String> {
-    let latin1 = col
-        .collation
-        .as_ref()
-        .is_some_and(|c| c.charset == "latin1");
-    match latin1 {
-        true => Some(bytes.iter().map(|&b| cp1252(b)).collect()),
-        false => std::str::from_utf8(bytes).ok().map(str::to_owned),
+    let charset = col.collation.as_ref().map_or("", |c| c.charset.as_str());
+    let units = |big_endian: bool| {
+        bytes.chunks(2).map(move |c| match (c, big_endian) {
+            ([a, b], true) => u16::from_be_bytes([*a, *b]),
+            ([a, b], false) => u16::from_le_bytes([*a, *b]),
+            _ => 0xDC00, // an odd byte count: a lone surrogate, rejected below
+        })
+    };
+    match charset {
+        "latin1" => Some(bytes.iter().map(|&b| cp1252(b)).collect()),
+        // MySQL's ucs2 and utf16 are big-endian, utf16le little-endian, utf32 4-byte big-endian.
+        "ucs2" | "utf16" if bytes.len() % 2 == 0 => char::decode_utf16(units(true))
+            .collect::<Result<String, _>>()
+            .ok(),
+        "utf16le" if bytes.len() % 2 == 0 => char::decode_utf16(units(false))
+            .collect::<Result<String, _>>()
+            .ok(),
+        "utf32" if bytes.len() % 4 == 0 => bytes
+            .chunks(4)
+            .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        "ucs2" | "utf16" | "utf16le" | "utf32" => None,
+        _ => std::str::from_utf8(bytes).ok().map(str::to_owned),
     }
 }
 

@@ -50,12 +50,39 @@ struct OptionalMeta {
     pk: Vec<usize>,
 }
 
+/// The server that wrote a binlog: the optional metadata differs in one point (see
+/// [`schema_from_table_map`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// MySQL (and Percona Server).
+    #[default]
+    MySql,
+    /// MariaDB.
+    MariaDb,
+}
+
+impl Flavor {
+    /// From the FORMAT_DESCRIPTION's server version (`10.11.6-MariaDB-log`, `8.4.8`).
+    pub fn from_server_version(version: &str) -> Self {
+        if version.to_ascii_lowercase().contains("mariadb") {
+            Flavor::MariaDb
+        } else {
+            Flavor::MySql
+        }
+    }
+}
+
 /// Builds the schema of a TABLE_MAP event. Names, PK, signedness and ENUM/SET labels come from the
 /// optional metadata; a column without a name is called `@<n>` (1-based) until `information_schema`
 /// fills it in.
+///
+/// The COLUMN_CHARSET list has one entry per character column; MariaDB counts GEOMETRY among
+/// them (a BLOB underneath, charset binary), MySQL does not (MySQL 8.4.8 `capture_types`: nine
+/// entries for nine CHAR/VARCHAR/BINARY/TEXT/BLOB columns next to a GEOMETRY).
 pub fn schema_from_table_map(
     tme: &TableMapEvent<'_>,
     collations: &Collations,
+    flavor: Flavor,
 ) -> Result<TableSchema, TableMapError> {
     let table = format!("{}.{}", tme.database_name(), tme.table_name());
     let meta = read_optional_meta(tme).map_err(|source| TableMapError::Metadata {
@@ -82,14 +109,11 @@ pub fn schema_from_table_map(
         let counted = takes_signedness_bit(real);
         // YEAR takes a bit (always set: the server stores it as an unsigned TINYINT) but has no
         // UNSIGNED attribute of its own.
-        let unsigned = counted
-            && real != bt::YEAR
-            && meta.unsigned.get(numeric_i).copied().unwrap_or(false);
+        let unsigned =
+            counted && real != bt::YEAR && meta.unsigned.get(numeric_i).copied().unwrap_or(false);
         if counted {
             numeric_i += 1;
         }
-        // The charset lists count GEOMETRY as a character column (a BLOB underneath, charset
-        // binary): MySQL `is_character_type`, "Base class is blob for geom type"; MariaDB alike.
         let is_char = matches!(
             real,
             bt::STRING
@@ -99,8 +123,7 @@ pub fn schema_from_table_map(
                 | bt::TINY_BLOB
                 | bt::MEDIUM_BLOB
                 | bt::LONG_BLOB
-                | bt::GEOMETRY
-        );
+        ) || (real == bt::GEOMETRY && flavor == Flavor::MariaDb);
         let collation_id = if is_char {
             let c = meta
                 .charsets
@@ -386,7 +409,7 @@ mod tests {
         let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
         let ctx = BinlogCtx::new(body.len(), &fde, 19);
         let tme: TableMapEvent<'_> = mysql_common::io::ParseBuf(&body).parse(ctx).unwrap();
-        let schema = schema_from_table_map(&tme, &Collations::builtin()).unwrap();
+        let schema = schema_from_table_map(&tme, &Collations::builtin(), Flavor::MariaDb).unwrap();
         let names: Vec<_> = schema
             .columns
             .iter()
@@ -405,7 +428,7 @@ mod tests {
         let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
         let ctx = BinlogCtx::new(body.len(), &fde, 19);
         let tme: TableMapEvent<'_> = mysql_common::io::ParseBuf(body).parse(ctx).unwrap();
-        schema_from_table_map(&tme, &Collations::builtin()).unwrap()
+        schema_from_table_map(&tme, &Collations::builtin(), Flavor::MariaDb).unwrap()
     }
 
     fn hex(s: &str) -> Vec<u8> {
