@@ -37,6 +37,9 @@ enum Command {
     Baseline(BaselineArgs),
     /// Import a mydumper dump directory (on the agent's host) as baselines.
     ImportMydumper(ImportArgs),
+    /// Import binlog files a source wrote (a directory or s3://bucket/prefix) into the index as
+    /// history, through the capture decoder. Writes the index directly: stop the agent first.
+    ImportBinlogs(ImportBinlogsArgs),
     /// Rotate index ranges into Parquet archives now, and prune old archive files (the running
     /// agent does it; ages default to `retention.hot` / `retention.archive`).
     Archive(ArchiveArgs),
@@ -73,6 +76,26 @@ struct ImportArgs {
     /// Tables as schema.table, comma-separated (default: every table of the dump).
     #[arg(long, value_delimiter = ',')]
     tables: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct ImportBinlogsArgs {
+    /// Source MySQL server_id the binlogs were written by (a configured source).
+    #[arg(long)]
+    source: u32,
+    /// Directory holding the binlog files (`<name>.<number>`).
+    #[arg(long, conflicts_with = "url", required_unless_present = "url")]
+    dir: Option<PathBuf>,
+    /// `s3://bucket/prefix` holding the binlog files (credentials and endpoint from the AWS_*
+    /// environment variables).
+    #[arg(long)]
+    url: Option<String>,
+    /// First file to import (by name, e.g. mysql-bin.000041).
+    #[arg(long)]
+    from: Option<String>,
+    /// Last file to import.
+    #[arg(long)]
+    to: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -170,6 +193,9 @@ fn main() -> ExitCode {
         Some(Command::Baseline(args)) => runtime.block_on(baseline_command(&config, args)),
         Some(Command::ImportMydumper(args)) => runtime.block_on(import_command(&config, args)),
         Some(Command::Archive(args)) => runtime.block_on(archive_command(&config, args)),
+        Some(Command::ImportBinlogs(args)) => {
+            runtime.block_on(import_binlogs_command(&config, args))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -362,6 +388,149 @@ async fn import_command(config: &Config, args: ImportArgs) -> anyhow::Result<()>
         .await
         .map_err(|e| anyhow::anyhow!(cli::client_error_text(&e)))?;
     print_baselines(&resp);
+    Ok(())
+}
+
+/// `agent-core import-binlogs`: reads the files through the capture decoder and commits their
+/// transactions into the index (exactly-once by GTID or position; holes become gaps).
+async fn import_binlogs_command(config: &Config, args: ImportBinlogsArgs) -> anyhow::Result<()> {
+    let source = config
+        .sources
+        .iter()
+        .find(|s| s.server_id == args.source)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no source with server_id {} in the configuration",
+                args.source
+            )
+        })?
+        .clone();
+    if tokio::net::TcpStream::connect(config.listen).await.is_ok() {
+        anyhow::bail!(
+            "an agent is listening on {}: stop it first (import-binlogs writes the index directly)",
+            config.listen
+        );
+    }
+    // Downloaded files go to a private directory under data_dir, removed afterwards.
+    let download = config
+        .data_dir
+        .join(format!("import-binlogs.{}", std::process::id()));
+    let dir = match (&args.dir, &args.url) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(url)) => {
+            std::fs::create_dir_all(&download)?;
+            let fetched =
+                download_binlogs(url, &download, args.from.as_deref(), args.to.as_deref()).await;
+            if let Err(e) = fetched {
+                let _ = std::fs::remove_dir_all(&download);
+                return Err(e);
+            }
+            download.clone()
+        }
+        (None, None) => anyhow::bail!("--dir or --url is required"),
+    };
+    let result = import_dir(config, source, &dir, &args).await;
+    if args.url.is_some() {
+        let _ = std::fs::remove_dir_all(&download);
+    }
+    result
+}
+
+async fn import_dir(
+    config: &Config,
+    source: agent_core::config::SourceConfig,
+    dir: &std::path::Path,
+    args: &ImportBinlogsArgs,
+) -> anyhow::Result<()> {
+    use agent_core::capture::import;
+    let files = import::list_dir(dir, args.from.as_deref(), args.to.as_deref())?;
+    let index = agent_core::index::Index::open(&config.data_dir)?;
+    let report = tokio::task::spawn_blocking(move || {
+        import::import_files(
+            &index,
+            &source,
+            agent_core::schema::Collations::builtin(),
+            &files,
+            &mut |_| {},
+        )
+    })
+    .await??;
+    println!(
+        "imported {} transactions ({} row changes) from {} files; {} already in the index; checkpoint {}:{} seq {}{}",
+        report.imported,
+        report.rows,
+        report.files.len(),
+        report.skipped,
+        report.checkpoint.binlog_file,
+        report.checkpoint.binlog_pos,
+        report.checkpoint.seq,
+        report
+            .checkpoint
+            .gtid
+            .as_ref()
+            .map(|g| format!(" GTIDs {g}"))
+            .unwrap_or_default()
+    );
+    for gap in &report.gaps {
+        println!(
+            "gap recorded after seq {}: {}",
+            gap.after_seq, gap.description
+        );
+    }
+    Ok(())
+}
+
+/// Copies the binlog files under `s3://bucket/prefix` (names `<base>.<number>`, within
+/// `from..=to`) into `dir`.
+async fn download_binlogs(
+    url: &str,
+    dir: &std::path::Path,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<()> {
+    use agent_core::capture::import::file_number;
+    use futures_util::StreamExt;
+    use object_store::{ObjectStore, ObjectStoreExt};
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| anyhow::anyhow!("--url {url:?} must be s3://bucket/prefix"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+    {
+        builder = builder.with_region("us-east-1");
+    }
+    if std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v == "true") {
+        builder = builder.with_allow_http(true);
+    }
+    let store = builder.build()?;
+    let prefix = object_store::path::Path::from(prefix.trim_matches('/'));
+    let (from, to) = (from.and_then(file_number), to.and_then(file_number));
+    let mut listing = store.list(Some(&prefix));
+    let mut found = 0;
+    while let Some(meta) = listing.next().await {
+        let meta = meta?;
+        let Some(name) = meta.location.filename().map(str::to_owned) else {
+            continue;
+        };
+        let Some(n) = file_number(&name) else {
+            continue;
+        };
+        if from.as_ref().is_some_and(|f| n < *f) || to.as_ref().is_some_and(|t| n > *t) {
+            continue;
+        }
+        // Object names come from the bucket: only the validated `<base>.<digits>` file name is
+        // used, inside the private temporary directory.
+        if name.contains('/') || name.starts_with('.') {
+            continue;
+        }
+        let bytes = store.get(&meta.location).await?.bytes().await?;
+        std::fs::write(dir.join(&name), &bytes)?;
+        found += 1;
+    }
+    if found == 0 {
+        anyhow::bail!("{url}: no binlog files (<name>.<number>) in the selection");
+    }
     Ok(())
 }
 

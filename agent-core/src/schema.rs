@@ -29,6 +29,8 @@ pub mod binlog_type {
     pub const TIMESTAMP2: u8 = 17;
     pub const DATETIME2: u8 = 18;
     pub const TIME2: u8 = 19;
+    /// MySQL 9 `VECTOR(n)`: `n` little-endian float32 behind a length prefix.
+    pub const VECTOR: u8 = 242;
     pub const JSON: u8 = 245;
     pub const NEWDECIMAL: u8 = 246;
     pub const ENUM: u8 = 247;
@@ -76,8 +78,15 @@ pub struct Collations(pub HashMap<u16, Collation>);
 impl Collations {
     /// The collations every MySQL and MariaDB server has, used until the source's list is loaded.
     pub fn builtin() -> Self {
-        let rows: [(u16, &str, &str, u8); 12] = [
+        let rows: [(u16, &str, &str, u8); 19] = [
             (8, "latin1_swedish_ci", "latin1", 1),
+            (35, "ucs2_general_ci", "ucs2", 2),
+            (54, "utf16_general_ci", "utf16", 4),
+            (55, "utf16_bin", "utf16", 4),
+            (56, "utf16le_general_ci", "utf16le", 4),
+            (60, "utf32_general_ci", "utf32", 4),
+            (61, "utf32_bin", "utf32", 4),
+            (90, "ucs2_bin", "ucs2", 2),
             (11, "ascii_general_ci", "ascii", 1),
             (33, "utf8mb3_general_ci", "utf8mb3", 3),
             (45, "utf8mb4_general_ci", "utf8mb4", 4),

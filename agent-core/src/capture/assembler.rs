@@ -17,7 +17,7 @@ use mysql_common::binlog::events::{
 use super::ddl::{self, TableOp};
 use super::gtid::{uuid_text, GtidSet};
 use super::rows::RowImageReader;
-use super::table_map::schema_from_table_map;
+use super::table_map::{schema_from_table_map, Flavor};
 use crate::config::SourceConfig;
 use crate::index::{keys, ChangeKind, Checkpoint, CommittedTxn, Index, RowChange, TxnRecord};
 use crate::schema::{
@@ -42,7 +42,11 @@ pub mod event_type {
     pub const MYSQL_GTID: u8 = 33;
     pub const MYSQL_ANONYMOUS_GTID: u8 = 34;
     pub const MYSQL_PREVIOUS_GTIDS: u8 = 35;
+    pub const ROWS_QUERY: u8 = 29;
+    pub const PARTIAL_UPDATE_ROWS: u8 = 39;
+    pub const TRANSACTION_PAYLOAD: u8 = 40;
     pub const HEARTBEAT_V2: u8 = 41;
+    pub const MYSQL_GTID_TAGGED: u8 = 42;
     pub const MARIADB_GTID: u8 = 162;
     pub const MARIADB_GTID_LIST: u8 = 163;
 }
@@ -79,6 +83,18 @@ pub enum AssembleError {
     /// Index failures.
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
+    /// An event this decoder cannot turn into exact row images.
+    #[error("{what} at {file}:{pos}: {why}")]
+    Unsupported {
+        /// Event kind.
+        what: &'static str,
+        /// Binlog file.
+        file: String,
+        /// Event end position.
+        pos: u64,
+        /// What is missing.
+        why: String,
+    },
 }
 
 /// A table as mapped by the current TABLE_MAP event for its table id.
@@ -92,8 +108,8 @@ struct OpenTxn {
     gtid: Option<String>,
     immediate_commit_us: Option<i64>,
     standalone: bool,
-    /// MySQL GTID `(uuid, gno)` of the transaction.
-    mysql_gtid: Option<([u8; 16], u64)>,
+    /// MySQL GTID `(uuid, tag, gno)` of the transaction (tag empty when untagged).
+    mysql_gtid: Option<([u8; 16], String, u64)>,
     /// An explicit `BEGIN` was seen: statements until COMMIT/XID belong to this transaction.
     begun: bool,
     changes: Vec<RowChange>,
@@ -248,7 +264,8 @@ impl Assembler {
             )
         });
         // MariaDB's UUID/INET4/INET6 look like BINARY(16)/BINARY(4) in a TABLE_MAP.
-        let may_be_special = schema_from_table_map(&tme, &self.collations)
+        let flavor = Flavor::from_server_version(&event.fde().server_version());
+        let may_be_special = schema_from_table_map(&tme, &self.collations, flavor)
             .map(|s| s.columns.iter().any(|c| c.decode.may_be_special()))
             .unwrap_or(false);
         (!has_names || may_be_special).then_some(key)
@@ -263,6 +280,21 @@ impl Assembler {
         self.information_schema.insert(key, columns);
     }
 
+    /// MySQL: every GTID up to the checkpoint (PREVIOUS_GTIDS plus each transaction seen).
+    pub fn mysql_gtid_set(&self) -> &GtidSet {
+        &self.mysql_gtids
+    }
+
+    /// Adds GTIDs to the tracked set (a file's PREVIOUS_GTIDS, a recorded gap) and to the
+    /// checkpoint, so a resume by GTID set does not ask for them again.
+    pub fn add_mysql_gtids(&mut self, set: &GtidSet) {
+        if set.is_empty() {
+            return;
+        }
+        self.mysql_gtids.extend(set);
+        self.checkpoint.gtid = Some(self.mysql_gtids.to_string());
+    }
+
     /// Committed transactions not yet taken.
     pub fn take_committed(&mut self) -> Vec<CommittedTxn> {
         std::mem::take(&mut self.committed)
@@ -275,8 +307,18 @@ impl Assembler {
 
     /// Feeds one event.
     pub fn on_event(&mut self, event: &Event, index: &Index) -> Result<Step, AssembleError> {
+        self.on_event_at(event, u64::from(event.header().log_pos()), index)
+    }
+
+    /// Feeds one event whose end position in the binlog is `pos` (a file reader knows it even
+    /// where the header's `log_pos` is not an offset in the file).
+    pub fn on_event_at(
+        &mut self,
+        event: &Event,
+        pos: u64,
+        index: &Index,
+    ) -> Result<Step, AssembleError> {
         let header = event.header();
-        let pos = u64::from(header.log_pos());
         let parse_err = |what, source| AssembleError::Parse {
             what,
             file: self.checkpoint.binlog_file.clone(),
@@ -311,15 +353,26 @@ impl Assembler {
                     .ok_or_else(|| parse_err("GTID", std::io::ErrorKind::UnexpectedEof.into()))?;
                 self.begin(Some(gtid), None, flags & FL_STANDALONE != 0);
             }
-            event_type::MYSQL_GTID | event_type::MYSQL_ANONYMOUS_GTID => {
+            event_type::MYSQL_GTID
+            | event_type::MYSQL_ANONYMOUS_GTID
+            | event_type::MYSQL_GTID_TAGGED => {
                 let ge: GtidEvent = event.read_event().map_err(|e| parse_err("GTID", e))?;
-                let mysql_gtid = (header.event_type_raw() == event_type::MYSQL_GTID)
-                    .then(|| (ge.sid(), ge.gno()));
+                let mysql_gtid = (header.event_type_raw() != event_type::MYSQL_ANONYMOUS_GTID)
+                    .then(|| {
+                        let tag = ge.tag().map(|t| t.as_str().to_owned()).unwrap_or_default();
+                        (ge.sid(), tag, ge.gno())
+                    });
                 let ts = Some(ge.immediate_commit_timestamp())
                     .filter(|t| *t > 0)
                     .map(|t| t as i64);
                 self.begin(
-                    mysql_gtid.map(|(sid, gno)| format!("{}:{gno}", uuid_text(&sid))),
+                    mysql_gtid.as_ref().map(|(sid, tag, gno)| {
+                        if tag.is_empty() {
+                            format!("{}:{gno}", uuid_text(sid))
+                        } else {
+                            format!("{}:{tag}:{gno}", uuid_text(sid))
+                        }
+                    }),
                     ts,
                     false,
                 );
@@ -332,9 +385,14 @@ impl Assembler {
                     .read_event()
                     .map_err(|e| parse_err("PREVIOUS_GTIDS", e))?;
                 for sid in pg.sids() {
+                    let tag = sid.tag().map(|t| t.as_str()).unwrap_or("");
                     for interval in sid.intervals() {
-                        self.mysql_gtids
-                            .add_interval(sid.uuid(), interval.start(), interval.end());
+                        self.mysql_gtids.add_tagged_interval(
+                            sid.uuid(),
+                            tag,
+                            interval.start(),
+                            interval.end(),
+                        );
                     }
                 }
             }
@@ -351,7 +409,8 @@ impl Assembler {
             event_type::TABLE_MAP => {
                 let tme: TableMapEvent<'_> =
                     event.read_event().map_err(|e| parse_err("TABLE_MAP", e))?;
-                self.on_table_map(&tme, event.data(), index)?;
+                let flavor = Flavor::from_server_version(&event.fde().server_version());
+                self.on_table_map(&tme, event.data(), flavor, index)?;
             }
             event_type::WRITE_ROWS_V1
             | event_type::UPDATE_ROWS_V1
@@ -365,6 +424,23 @@ impl Assembler {
                     return Ok(Step::Continue);
                 };
                 self.on_rows(&rows, index)?;
+            }
+            event_type::PARTIAL_UPDATE_ROWS => {
+                let rows: mysql_common::binlog::events::PartialUpdateRowsEvent<'_> = event
+                    .read_event()
+                    .map_err(|e| parse_err("PARTIAL_UPDATE_ROWS", e))?;
+                self.on_partial_update(&rows, index)?;
+            }
+            event_type::TRANSACTION_PAYLOAD => {
+                let mut step = Step::Continue;
+                for inner in
+                    payload_events(event).map_err(|e| parse_err("TRANSACTION_PAYLOAD", e))?
+                {
+                    if self.on_event_at(&inner, pos, index)? == Step::Committed {
+                        step = Step::Committed;
+                    }
+                }
+                return Ok(step);
             }
             event_type::XID => return Ok(self.commit(header.timestamp(), pos, index)),
             event_type::HEARTBEAT | event_type::HEARTBEAT_V2 => return Ok(Step::Heartbeat),
@@ -435,6 +511,7 @@ impl Assembler {
         &mut self,
         tme: &TableMapEvent<'_>,
         raw: &[u8],
+        flavor: Flavor,
         index: &Index,
     ) -> Result<(), AssembleError> {
         if self
@@ -446,7 +523,7 @@ impl Assembler {
         }
         let (schema, table) = (tme.database_name(), tme.table_name());
         let target = if self.source.captures(&schema, &table) {
-            let mut ts = schema_from_table_map(tme, &self.collations)?;
+            let mut ts = schema_from_table_map(tme, &self.collations, flavor)?;
             if let Some(cols) = self
                 .information_schema
                 .get(&(schema.to_string(), table.to_string()))
@@ -515,14 +592,56 @@ impl Assembler {
         Ok(())
     }
 
+    /// PARTIAL_UPDATE_ROWS: before image as usual, after image with JSON diffs applied to the
+    /// before document ([`RowImageReader::next_partial_after_image`]).
+    fn on_partial_update(
+        &mut self,
+        rows: &mysql_common::binlog::events::PartialUpdateRowsEvent<'_>,
+        index: &Index,
+    ) -> Result<(), AssembleError> {
+        let mapped = self
+            .tables
+            .get(&rows.table_id())
+            .ok_or(AssembleError::UnknownTableId(rows.table_id()))?;
+        let Some((table_no, version, schema)) = &mapped.target else {
+            return Ok(());
+        };
+        let txn = self.txn.get_or_insert_with(OpenTxn::default);
+        let before_cols = Some(rows.columns_before_image());
+        let after_cols = Some(rows.columns_after_image());
+        let mut reader = RowImageReader::new(rows.rows_data());
+        let cols = &schema.columns;
+        while !reader.is_empty() {
+            let b = reader.next_image(cols, present(before_cols))?;
+            let a = reader.next_partial_after_image(cols, present(after_cols), &b)?;
+            push_change(
+                txn,
+                *table_no,
+                *version,
+                schema,
+                ChangeKind::Update,
+                Some(b),
+                Some(a),
+            );
+        }
+        if txn.changes.len() >= STAGE_ROWS {
+            let seq = self.checkpoint.seq + 1;
+            index.stage(seq, txn.staged.len() as u32, &txn.changes)?;
+            for c in txn.changes.drain(..) {
+                txn.staged.push(c.table_no, &c.pk);
+            }
+        }
+        Ok(())
+    }
+
     fn commit(&mut self, ts: u32, pos: u64, index: &Index) -> Step {
         let Some(txn) = self.txn.take() else {
             self.checkpoint.binlog_pos = pos;
             return Step::Continue;
         };
         self.checkpoint.binlog_pos = pos;
-        if let Some((uuid, gno)) = txn.mysql_gtid {
-            self.mysql_gtids.add(uuid, gno);
+        if let Some((uuid, tag, gno)) = &txn.mysql_gtid {
+            self.mysql_gtids.add_tagged(*uuid, tag, *gno);
             self.checkpoint.gtid = Some(self.mysql_gtids.to_string());
         } else if let Some(g) = &txn.gtid {
             if let Some(domain) = g.split('-').next().and_then(|d| d.parse::<u32>().ok()) {
@@ -569,6 +688,50 @@ impl Assembler {
         });
         Step::Committed
     }
+}
+
+/// The events inside a TRANSACTION_PAYLOAD (MySQL 8.0.20+ `binlog_transaction_compression`):
+/// the payload (zstd or uncompressed) is a run of ordinary events without checksums (WL#3549),
+/// one whole transaction. Framed here so a corrupt payload is an error, never a panic; the
+/// uncompressed size is capped at [`super::file::MAX_EVENT_SIZE`].
+pub fn payload_events(event: &Event) -> std::io::Result<Vec<Event>> {
+    use mysql_common::binlog::events::TransactionPayloadEvent;
+    use std::io::Read;
+    let tpe: TransactionPayloadEvent<'_> = event.read_event()?;
+    let limit = u64::from(super::file::MAX_EVENT_SIZE);
+    if tpe.uncompressed_size() > limit {
+        return Err(std::io::Error::other(format!(
+            "uncompressed payload of {} bytes exceeds {limit}",
+            tpe.uncompressed_size()
+        )));
+    }
+    let mut bytes = Vec::new();
+    tpe.decompressed()?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other("uncompressed payload too large"));
+    }
+    let mut fde = event.fde().clone();
+    let mut footer = event.fde().footer();
+    footer.set_checksum_enabled(false);
+    fde = fde.with_footer(footer);
+    let mut events = Vec::new();
+    let mut rest = bytes.as_slice();
+    while !rest.is_empty() {
+        let size = rest
+            .get(9..13)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .filter(|&n| n >= 19 && n <= rest.len())
+            .ok_or_else(|| std::io::Error::other("event cut short inside the payload"))?;
+        let inner = Event::read(&fde, &rest[..size])?;
+        if inner.header().event_type_raw() == event_type::TRANSACTION_PAYLOAD {
+            return Err(std::io::Error::other("a payload nested in a payload"));
+        }
+        events.push(inner);
+        rest = &rest[size..];
+    }
+    Ok(events)
 }
 
 /// Whether column `i` is in a rows event's column bitmap (absent bitmap = all columns).

@@ -9,7 +9,10 @@
 pub mod assembler;
 pub mod ddl;
 pub mod decimal;
+pub mod file;
 pub mod gtid;
+pub mod import;
+pub mod jsondiff;
 pub mod rows;
 pub mod state;
 pub mod table_map;
@@ -238,15 +241,36 @@ async fn capture_once(
             }
             Err(e) => return Err(e.into()),
         };
-        if let Some(key) = asm.needs_information_schema(&event) {
-            let side = match &mut side_conn {
-                Some(c) => c,
-                None => side_conn.insert(crate::source::connect(source).await?),
+        // A compressed transaction (TRANSACTION_PAYLOAD) is fed event by event, each at the
+        // payload's position, so its TABLE_MAPs get `information_schema` like any other.
+        let pos = u64::from(event.header().log_pos());
+        let events =
+            if event.header().event_type_raw() == assembler::event_type::TRANSACTION_PAYLOAD {
+                assembler::payload_events(&event).map_err(|e| assembler::AssembleError::Parse {
+                    what: "TRANSACTION_PAYLOAD",
+                    file: asm.checkpoint.binlog_file.clone(),
+                    pos,
+                    source: e,
+                })?
+            } else {
+                vec![event]
             };
-            let columns = information_schema_columns(side, &key.0, &key.1).await?;
-            asm.set_information_schema(key, columns);
+        let mut step = Step::Continue;
+        for event in &events {
+            if let Some(key) = asm.needs_information_schema(event) {
+                let side = match &mut side_conn {
+                    Some(c) => c,
+                    None => side_conn.insert(crate::source::connect(source).await?),
+                };
+                let columns = information_schema_columns(side, &key.0, &key.1).await?;
+                asm.set_information_schema(key, columns);
+            }
+            match asm.on_event_at(event, pos, index)? {
+                Step::Continue => {}
+                s => step = s,
+            }
         }
-        match asm.on_event(&event, index)? {
+        match step {
             Step::Continue => {}
             Step::Committed => {
                 first_pending.get_or_insert_with(Instant::now);
@@ -358,11 +382,8 @@ async fn preflight(conn: &mut Conn) -> Result<(), CaptureError> {
             get("binlog_row_image")
         )));
     }
-    if get("binlog_row_value_options").contains("PARTIAL_JSON") {
-        return Err(CaptureError::Preflight(
-            "binlog_row_value_options is PARTIAL_JSON: JSON updates would be logged as diffs without a full after image; set binlog_row_value_options=''".into(),
-        ));
-    }
+    // binlog_row_value_options=PARTIAL_JSON is fine: PARTIAL_UPDATE_ROWS diffs are applied to the
+    // (FULL) before image's document (`capture::jsondiff`).
     if get("binlog_row_metadata") != "FULL" {
         warn!(value = get("binlog_row_metadata"), "binlog_row_metadata is not FULL: column names, PK and ENUM/SET labels will be read from information_schema, which is racy against DDL");
     }

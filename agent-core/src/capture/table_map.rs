@@ -50,12 +50,39 @@ struct OptionalMeta {
     pk: Vec<usize>,
 }
 
+/// The server that wrote a binlog: the optional metadata differs in one point (see
+/// [`schema_from_table_map`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// MySQL (and Percona Server).
+    #[default]
+    MySql,
+    /// MariaDB.
+    MariaDb,
+}
+
+impl Flavor {
+    /// From the FORMAT_DESCRIPTION's server version (`10.11.6-MariaDB-log`, `8.4.8`).
+    pub fn from_server_version(version: &str) -> Self {
+        if version.to_ascii_lowercase().contains("mariadb") {
+            Flavor::MariaDb
+        } else {
+            Flavor::MySql
+        }
+    }
+}
+
 /// Builds the schema of a TABLE_MAP event. Names, PK, signedness and ENUM/SET labels come from the
 /// optional metadata; a column without a name is called `@<n>` (1-based) until `information_schema`
 /// fills it in.
+///
+/// The COLUMN_CHARSET list has one entry per character column; MariaDB counts GEOMETRY among
+/// them (a BLOB underneath, charset binary), MySQL does not (MySQL 8.4.8 `capture_types`: nine
+/// entries for nine CHAR/VARCHAR/BINARY/TEXT/BLOB columns next to a GEOMETRY).
 pub fn schema_from_table_map(
     tme: &TableMapEvent<'_>,
     collations: &Collations,
+    flavor: Flavor,
 ) -> Result<TableSchema, TableMapError> {
     let table = format!("{}.{}", tme.database_name(), tme.table_name());
     let meta = read_optional_meta(tme).map_err(|source| TableMapError::Metadata {
@@ -79,23 +106,14 @@ pub fn schema_from_table_map(
             index,
             code: real,
         };
-        let is_numeric = matches!(
-            real,
-            bt::TINY
-                | bt::SHORT
-                | bt::INT24
-                | bt::LONG
-                | bt::LONGLONG
-                | bt::FLOAT
-                | bt::DOUBLE
-                | bt::NEWDECIMAL
-        );
-        let unsigned = is_numeric && meta.unsigned.get(numeric_i).copied().unwrap_or(false);
-        if is_numeric {
+        let counted = takes_signedness_bit(real);
+        // YEAR takes a bit (always set: the server stores it as an unsigned TINYINT) but has no
+        // UNSIGNED attribute of its own.
+        let unsigned =
+            counted && real != bt::YEAR && meta.unsigned.get(numeric_i).copied().unwrap_or(false);
+        if counted {
             numeric_i += 1;
         }
-        // The charset lists count GEOMETRY as a character column (a BLOB underneath, charset
-        // binary): MySQL `is_character_type`, "Base class is blob for geom type"; MariaDB alike.
         let is_char = matches!(
             real,
             bt::STRING
@@ -105,8 +123,7 @@ pub fn schema_from_table_map(
                 | bt::TINY_BLOB
                 | bt::MEDIUM_BLOB
                 | bt::LONG_BLOB
-                | bt::GEOMETRY
-        );
+        ) || (real == bt::GEOMETRY && flavor == Flavor::MariaDb);
         let collation_id = if is_char {
             let c = meta
                 .charsets
@@ -181,6 +198,31 @@ pub fn schema_from_table_map(
     })
 }
 
+/// Whether a column of binlog type `real` owns a bit of the SIGNEDNESS optional metadata.
+///
+/// The servers count the integer types, DECIMAL (old and new), FLOAT, DOUBLE **and YEAR** (a
+/// `Field_tiny` underneath, always flagged unsigned); BIT, temporal, string, ENUM/SET, JSON and
+/// GEOMETRY take no bit. Observed in TABLE_MAP events written by MariaDB 10.11
+/// (`(y YEAR, b TINYINT UNSIGNED, c TINYINT)` → bits `110`, `(x BIT(8), b TINYINT UNSIGNED, c
+/// TINYINT)` → `10`) and by MySQL 8.4.8 (`capture_types`: seven bits for six numeric columns
+/// before a YEAR); `mysql_common`'s own counter (`ColumnType::is_numeric_type`) agrees, and it cuts
+/// the bitmap to that count before we see it.
+pub fn takes_signedness_bit(real: u8) -> bool {
+    matches!(
+        real,
+        bt::TINY
+            | bt::SHORT
+            | bt::INT24
+            | bt::LONG
+            | bt::LONGLONG
+            | bt::DECIMAL
+            | bt::NEWDECIMAL
+            | bt::FLOAT
+            | bt::DOUBLE
+            | bt::YEAR
+    )
+}
+
 /// Resolves `MYSQL_TYPE_STRING`'s hidden real type; returns the real type and normalised 2-byte
 /// metadata `[a, b]` (for STRING: `a` = unused, `b..` = max length as u16 LE in `[len_lo, len_hi]`).
 fn real_type(code: u8, raw: &[u8]) -> (u8, [u8; 2]) {
@@ -246,6 +288,13 @@ fn decode_plan(real: u8, m: [u8; 2], unsigned: bool, collation: u16) -> Option<D
             } else {
                 collation
             },
+            json: false,
+        },
+        // MySQL 9 VECTOR: a binary string of float32 LE (what `SELECT` returns), length-prefixed
+        // like a BLOB (metadata byte = prefix width, `Field_vector`).
+        bt::VECTOR => Decode::Blob {
+            prefix: m[0].clamp(1, 4),
+            collation: BINARY_COLLATION,
             json: false,
         },
         bt::JSON => Decode::Blob {
@@ -360,7 +409,7 @@ mod tests {
         let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
         let ctx = BinlogCtx::new(body.len(), &fde, 19);
         let tme: TableMapEvent<'_> = mysql_common::io::ParseBuf(&body).parse(ctx).unwrap();
-        let schema = schema_from_table_map(&tme, &Collations::builtin()).unwrap();
+        let schema = schema_from_table_map(&tme, &Collations::builtin(), Flavor::MariaDb).unwrap();
         let names: Vec<_> = schema
             .columns
             .iter()
@@ -371,6 +420,164 @@ mod tests {
         assert_eq!(schema.columns[2].info.collation_id, Some(45));
         assert_eq!(schema.columns[2].info.charset.as_deref(), Some("utf8mb4"));
     }
+
+    fn parse_body(body: &[u8]) -> TableSchema {
+        use mysql_common::binlog::consts::BinlogVersion;
+        use mysql_common::binlog::events::FormatDescriptionEvent;
+        use mysql_common::binlog::BinlogCtx;
+        let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+        let ctx = BinlogCtx::new(body.len(), &fde, 19);
+        let tme: TableMapEvent<'_> = mysql_common::io::ParseBuf(body).parse(ctx).unwrap();
+        schema_from_table_map(&tme, &Collations::builtin(), Flavor::MariaDb).unwrap()
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// A TABLE_MAP body for `p.t` with the given `(type, metadata)` columns and a SIGNEDNESS
+    /// bitmap (MSB first) holding `bits`, as the server lays it out (`rows_event.h`).
+    fn table_map_body(columns: &[(u8, &[u8])], bits: &[bool]) -> Vec<u8> {
+        let mut b = vec![1, 0, 0, 0, 0, 0, 1, 0];
+        b.extend_from_slice(&[1, b'p', 0, 1, b't', 0]);
+        b.push(columns.len() as u8);
+        b.extend(columns.iter().map(|c| c.0));
+        let meta: Vec<u8> = columns.iter().flat_map(|c| c.1.iter().copied()).collect();
+        b.push(meta.len() as u8);
+        b.extend_from_slice(&meta);
+        b.extend(std::iter::repeat_n(0xff, columns.len().div_ceil(8)));
+        let mut bitmap = vec![0u8; bits.len().div_ceil(8)];
+        for (i, bit) in bits.iter().enumerate() {
+            if *bit {
+                bitmap[i / 8] |= 0x80 >> (i % 8);
+            }
+        }
+        b.push(1);
+        b.push(bitmap.len() as u8);
+        b.extend_from_slice(&bitmap);
+        b
+    }
+
+    /// Every column type the decoder knows, with its TABLE_MAP metadata and whether the server
+    /// gives it a SIGNEDNESS bit (the facts observed in MariaDB 10.11 and MySQL 8.4 TABLE_MAPs).
+    const PROBES: &[(&str, u8, &[u8], bool)] = &[
+        ("TINYINT", bt::TINY, &[], true),
+        ("SMALLINT", bt::SHORT, &[], true),
+        ("MEDIUMINT", bt::INT24, &[], true),
+        ("INT", bt::LONG, &[], true),
+        ("BIGINT", bt::LONGLONG, &[], true),
+        ("DECIMAL(10,2)", bt::NEWDECIMAL, &[10, 2], true),
+        ("FLOAT", bt::FLOAT, &[4], true),
+        ("DOUBLE", bt::DOUBLE, &[8], true),
+        ("YEAR", bt::YEAR, &[], true),
+        ("BIT(10)", bt::BIT, &[2, 1], false),
+        ("DATE", bt::DATE, &[], false),
+        ("TIME(3)", bt::TIME2, &[3], false),
+        ("DATETIME(6)", bt::DATETIME2, &[6], false),
+        ("TIMESTAMP", bt::TIMESTAMP2, &[0], false),
+        ("VARCHAR(10)", bt::VARCHAR, &[40, 0], false),
+        ("CHAR(4)", bt::STRING, &[bt::STRING, 16], false),
+        ("ENUM", bt::STRING, &[bt::ENUM, 1], false),
+        ("SET", bt::STRING, &[bt::SET, 1], false),
+        ("BLOB", bt::BLOB, &[2], false),
+        ("JSON", bt::JSON, &[4], false),
+        ("GEOMETRY", bt::GEOMETRY, &[4], false),
+    ];
+
+    /// Each type in every position among integer witnesses of alternating signedness: every
+    /// witness (and the probe itself, when it has an UNSIGNED attribute) reads its own bit.
+    #[test]
+    fn signedness_bits_line_up_for_every_type_in_every_position() {
+        const WITNESSES: usize = 5;
+        for &(name, code, meta, counted) in PROBES {
+            for probe_unsigned in [false, true] {
+                for pos in 0..=WITNESSES {
+                    let mut columns: Vec<(u8, &[u8])> = Vec::new();
+                    let mut want: Vec<Option<bool>> = Vec::new();
+                    for w in 0..WITNESSES {
+                        if w == pos {
+                            columns.push((code, meta));
+                            want.push(None);
+                        }
+                        columns.push((bt::TINY, &[]));
+                        want.push(Some(w % 2 == 0));
+                    }
+                    if pos == WITNESSES {
+                        columns.push((code, meta));
+                        want.push(None);
+                    }
+                    // The server's bitmap: one bit per counted column, YEAR always set.
+                    let bits: Vec<bool> = columns
+                        .iter()
+                        .zip(&want)
+                        .filter(|(c, w)| w.is_some() || (c.0 == code && counted))
+                        .map(|(_, w)| w.unwrap_or(code == bt::YEAR || probe_unsigned))
+                        .collect();
+                    let schema = parse_body(&table_map_body(&columns, &bits));
+                    for (i, w) in want.iter().enumerate() {
+                        let got = schema.columns[i].info.unsigned;
+                        let expected = w.unwrap_or(counted && code != bt::YEAR && probe_unsigned);
+                        assert_eq!(
+                            got, expected,
+                            "{name} (unsigned: {probe_unsigned}) at position {pos}: column {i}"
+                        );
+                        if w.is_some() {
+                            assert_eq!(
+                                schema.columns[i].decode,
+                                Decode::Int {
+                                    bytes: 1,
+                                    unsigned: expected
+                                }
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Issue 12: `(id INT PRIMARY KEY, y YEAR, ti TINYINT, mu MEDIUMINT UNSIGNED)` as MariaDB
+    /// 10.11 logs it: SIGNEDNESS `0101` — the second bit is YEAR's.
+    #[test]
+    fn mariadb_year_owns_a_signedness_bit() {
+        let schema = parse_body(&hex(TABLE_MAP_ISSUE_12));
+        let flags: Vec<_> = schema
+            .columns
+            .iter()
+            .map(|c| (c.info.name.as_str(), c.info.unsigned))
+            .collect();
+        assert_eq!(
+            flags,
+            [("id", false), ("y", false), ("ti", false), ("mu", true)]
+        );
+        assert_eq!(
+            schema.columns[2].decode,
+            Decode::Int {
+                bytes: 1,
+                unsigned: false
+            }
+        );
+        assert_eq!(
+            schema.columns[3].decode,
+            Decode::Int {
+                bytes: 3,
+                unsigned: true
+            }
+        );
+        // `(x BIT(8), b TINYINT UNSIGNED, c TINYINT)`: BIT takes no bit (`10`).
+        let schema = parse_body(&hex(TABLE_MAP_BIT_FIRST));
+        let flags: Vec<_> = schema.columns.iter().map(|c| c.info.unsigned).collect();
+        assert_eq!(flags, [false, true, false]);
+    }
+
+    /// MariaDB 10.11, `p.t_issue` (see [`mariadb_year_owns_a_signedness_bit`]).
+    const TABLE_MAP_ISSUE_12: &str = "1b0000000000010001700007745f69737375650004030d0109000e010150040b0269640179027469026d75080100";
+    /// MariaDB 10.11, `p.t_bit (x BIT(8), b TINYINT UNSIGNED, c TINYINT)`.
+    const TABLE_MAP_BIT_FIRST: &str =
+        "160000000000010001700005745f6269740003100101020001070101800406017801620163";
 
     const TABLE_MAP_GEOMETRY_THEN_VARCHAR: &str =
         "16000000000001000178000167000303ff0f030414000601010003023f2d070100040702696401670176080100";
