@@ -38,7 +38,7 @@ use self::statements::Statements;
 use self::transport::{Reader, Writer};
 use crate::chatter::SessionState;
 use crate::encode::write_column_definition;
-use crate::error::MysqlError;
+use crate::error::{ClientFamily, MysqlError};
 use crate::server::{Account, Shared, Tenant};
 
 pub use self::handshake::server_capabilities;
@@ -73,6 +73,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
         writer,
         pending: None,
         caps: auth.capabilities,
+        client: auth.client,
         account: auth.account,
         state,
         statements: Statements::default(),
@@ -97,6 +98,8 @@ pub(crate) struct Session {
     /// A packet read while a backend call was in flight (pipelining), served next.
     pending: Option<Packet>,
     caps: CapabilityFlags,
+    /// The client library (libmariadb cannot read client-range error codes).
+    client: ClientFamily,
     /// Who is logged in (changes with COM_CHANGE_USER).
     account: Account,
     state: SessionState,
@@ -242,7 +245,9 @@ impl Session {
 
     async fn send_err(&mut self, error: &MysqlError) -> std::io::Result<()> {
         info!(code = error.code, state = error.state_str(), error = %error.message, "query failed");
-        self.writer.write(&packets::err(error)).await
+        self.writer
+            .write(&packets::err(&error.for_client(self.client)))
+            .await
     }
 
     async fn send_end_of_rows(&mut self, warnings: u16) -> std::io::Result<()> {
