@@ -39,16 +39,9 @@ pub fn router(app: Arc<App>) -> Router {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match self.code {
-            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::TableNotFound => StatusCode::NOT_FOUND,
-            ErrorCode::OutsideRetention => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::NotYetReplicated => StatusCode::TOO_EARLY,
-            ErrorCode::CoverageGap => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        // The one kind → status mapping lives with the kinds (`ErrorCode::http_status`).
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             warn!(code = ?self.code, message = %self.message, "request failed");
         }

@@ -108,25 +108,24 @@ impl Backend for AgentClient {
     }
 }
 
-/// The MySQL error for an agent failure (contract: `seeds/troubleshooting.txt`).
+/// The MySQL error for an agent failure (contract: `seeds/troubleshooting.txt`; the table is
+/// in `docs/errors.md`). Every agent answer is decided by its error kind in [`agent_error`];
+/// only what never reached the agent or came back unreadable is decided here.
 pub fn mysql_error(error: &ClientError) -> MysqlError {
     match error {
-        ClientError::Unreachable(detail) => MysqlError::backend_unreachable(detail),
-        ClientError::Http { status, body } => {
-            let code_error = body
-                .as_ref()
-                .and_then(|b| coded_error(b.error.code, &b.error.message));
-            let message = body.as_ref().map(|b| b.error.message.as_str());
-            match (code_error, *status) {
-                (Some(e), _) => e,
-                (None, 500..=599) => MysqlError::backend_http_5xx(*status, message),
-                (None, _) => {
-                    MysqlError::backend_rejected(*status, message.unwrap_or("no error body"))
-                }
-            }
+        ClientError::Unreachable(detail) => {
+            // The address and socket error are for the operator, not the client.
+            tracing::warn!(%detail, "dbtrail backend unreachable");
+            MysqlError::backend_unreachable()
         }
-        ClientError::Failure(body) => coded_error(body.error.code, &body.error.message)
-            .unwrap_or_else(|| MysqlError::internal(&body.error.message)),
+        ClientError::Http { status, body } => match body {
+            Some(body) => agent_error(body.error.code, Some(&body.error.message), Some(*status)),
+            // No agent error body (a proxy between, or a failure before the body was written):
+            // the status stands for the kind.
+            None => agent_error(ErrorCode::from_http_status(*status), None, Some(*status)),
+        },
+        // A failure inside a 2xx answer (`success: false`, a snapshot stream's trailer).
+        ClientError::Failure(body) => agent_error(body.error.code, Some(&body.error.message), None),
         ClientError::Decode(detail) => {
             MysqlError::internal(format!("invalid response from dbtrail backend: {detail}"))
         }
@@ -134,17 +133,42 @@ pub fn mysql_error(error: &ClientError) -> MysqlError {
     }
 }
 
-/// Codes whose MySQL error does not depend on the HTTP status; `None` keeps the status mapping
-/// (4xx → 1064, 5xx → 1317, 2xx `success: false` → 1815).
-fn coded_error(code: ErrorCode, message: &str) -> Option<MysqlError> {
-    match code {
-        ErrorCode::CoverageGap | ErrorCode::OutsideRetention => Some(MysqlError::coverage(message)),
-        ErrorCode::BadRequest
-        | ErrorCode::Unauthorized
-        | ErrorCode::TableNotFound
-        | ErrorCode::NotYetReplicated
-        | ErrorCode::Unavailable
-        | ErrorCode::Internal => None,
+/// The one mapping from the agent's protocol-neutral error kind to a MySQL code and SQLSTATE
+/// (no `_` arm: a new kind does not compile until it is mapped here). `message` is the agent's
+/// text (`None`: the answer had no error body); `status` the HTTP status the failure came with
+/// (`None`: inside a 2xx answer), which only the contract's wording shows.
+///
+/// | kind | MySQL error |
+/// |---|---|
+/// | `BadRequest` | 1064 (HY000) `dbtrail backend rejected request (HTTP 400): …` (contract) |
+/// | `TableNotFound` | 1146 (42S02), as MySQL answers for a missing table |
+/// | `OutsideRetention`, `CoverageGap` | 1526 (HY000), the agent's text names the range |
+/// | `NotYetReplicated` | 1205 (HY000), retryable lag |
+/// | `Unauthorized` | 1429 (HY000), the shim's `agent_token` is wrong |
+/// | `Unavailable`, `Internal` | 1317 (70100) `dbtrail backend returned HTTP 5xx: …` (contract), 1815 (HY000) inside a 2xx answer (contract: `success: false`) |
+pub fn agent_error(kind: ErrorCode, message: Option<&str>, status: Option<u16>) -> MysqlError {
+    match kind {
+        ErrorCode::BadRequest => MysqlError::backend_rejected(
+            status.unwrap_or(kind.http_status()),
+            message.unwrap_or("no error body"),
+        ),
+        ErrorCode::TableNotFound => MysqlError::backend_no_such_table(
+            message.unwrap_or("the dbtrail backend knows no such table"),
+        ),
+        ErrorCode::OutsideRetention | ErrorCode::CoverageGap => MysqlError::coverage(
+            message.unwrap_or("the time is not covered by the captured history"),
+        ),
+        ErrorCode::NotYetReplicated => {
+            MysqlError::not_replicated_yet(message.unwrap_or("the time is not replicated yet"))
+        }
+        ErrorCode::Unauthorized => {
+            tracing::warn!(message, "dbtrail backend refused the agent_token");
+            MysqlError::backend_refused_token()
+        }
+        ErrorCode::Unavailable | ErrorCode::Internal => match status {
+            Some(status) => MysqlError::backend_http_5xx(status, message),
+            None => MysqlError::internal(message.unwrap_or("the dbtrail backend failed")),
+        },
     }
 }
 
@@ -643,9 +667,13 @@ mod tests {
 
     #[test]
     fn maps_every_class_to_the_contract() {
-        let e = mysql_error(&ClientError::Unreachable("connection refused".into()));
-        assert_eq!((e.code, e.state_str()), (2002, "HY000"));
-        assert!(e.message.starts_with("Can't connect to dbtrail backend"));
+        let e = mysql_error(&ClientError::Unreachable(
+            "127.0.0.1:8600: connection refused".into(),
+        ));
+        assert_eq!(
+            (e.code, e.state_str(), e.message.as_str()),
+            (2002, "HY000", "Can't connect to dbtrail backend")
+        );
 
         let e = mysql_error(&ClientError::Http {
             status: 502,
@@ -657,14 +685,17 @@ mod tests {
         );
 
         let e = mysql_error(&http(
-            404,
-            ErrorCode::TableNotFound,
-            "unknown table shop.nope",
+            400,
+            ErrorCode::BadRequest,
+            "diff window ends before it starts",
         ));
-        assert_eq!((e.code, e.state_str()), (1064, "HY000"));
         assert_eq!(
-            e.message,
-            "dbtrail backend rejected request (HTTP 404): unknown table shop.nope"
+            (e.code, e.state_str(), e.message.as_str()),
+            (
+                1064,
+                "HY000",
+                "dbtrail backend rejected request (HTTP 400): diff window ends before it starts"
+            )
         );
 
         let e = mysql_error(&http(
@@ -682,11 +713,83 @@ mod tests {
             "index closed",
         )));
         assert_eq!(
-            (e.code, e.message.as_str()),
-            (1815, "dbtrail-shim: index closed")
+            (e.code, e.state_str(), e.message.as_str()),
+            (1815, "HY000", "dbtrail-shim: index closed")
+        );
+        let e = mysql_error(&http(500, ErrorCode::Internal, "index closed"));
+        assert_eq!(
+            (e.code, e.state_str(), e.message.as_str()),
+            (
+                1317,
+                "70100",
+                "dbtrail backend returned HTTP 500: index closed"
+            )
         );
 
         let e = mysql_error(&ClientError::Decode("expected value".into()));
-        assert_eq!(e.code, 1815);
+        assert_eq!((e.code, e.state_str()), (1815, "HY000"));
+    }
+
+    /// The one kind → MySQL mapping, kind by kind: code, SQLSTATE, and no HTTP wording where the
+    /// contract does not ask for it.
+    #[test]
+    fn every_agent_kind_has_its_code_and_sqlstate() {
+        for kind in ErrorCode::ALL {
+            let e = mysql_error(&http(kind.http_status(), kind, "detail"));
+            let expected: (u16, &str) = match kind {
+                ErrorCode::BadRequest => (1064, "HY000"),
+                ErrorCode::TableNotFound => (1146, "42S02"),
+                ErrorCode::OutsideRetention | ErrorCode::CoverageGap => (1526, "HY000"),
+                ErrorCode::NotYetReplicated => (1205, "HY000"),
+                ErrorCode::Unauthorized => (1429, "HY000"),
+                ErrorCode::Unavailable | ErrorCode::Internal => (1317, "70100"),
+            };
+            assert_eq!((e.code, e.state_str()), expected, "{kind:?}");
+            let contract_names_http = matches!(
+                kind,
+                ErrorCode::BadRequest | ErrorCode::Unavailable | ErrorCode::Internal
+            );
+            assert_eq!(
+                e.message.contains("HTTP"),
+                contract_names_http,
+                "{kind:?}: {}",
+                e.message
+            );
+            // Inside a 2xx answer (a stream's trailer) only the agent-side failures differ: the
+            // contract's `success: false` row, 1815.
+            let inside = mysql_error(&ClientError::Failure(ErrorBody::new(kind, "detail")));
+            let expected = match kind {
+                ErrorCode::Unavailable | ErrorCode::Internal => (1815, "HY000"),
+                _ => expected,
+            };
+            assert_eq!((inside.code, inside.state_str()), expected, "{kind:?}");
+        }
+        let lag = agent_error(
+            ErrorCode::NotYetReplicated,
+            Some("2026-04-27 09:12:00.000000 UTC is not replicated yet (lag 3.0 s)"),
+            Some(425),
+        );
+        assert_eq!(
+            lag.message,
+            "2026-04-27 09:12:00.000000 UTC is not replicated yet (lag 3.0 s); retry when capture has caught up"
+        );
+        let token = agent_error(
+            ErrorCode::Unauthorized,
+            Some("missing or invalid bearer token"),
+            Some(401),
+        );
+        assert!(token.message.contains("agent_token"), "{}", token.message);
+    }
+
+    /// An answer without the agent's body is read by its status, through the same mapping.
+    #[test]
+    fn bodyless_answers_map_through_their_status() {
+        let code = |status: u16| mysql_error(&ClientError::Http { status, body: None }).code;
+        assert_eq!(code(400), 1064);
+        assert_eq!(code(401), 1429);
+        assert_eq!(code(404), 1146);
+        assert_eq!(code(425), 1205);
+        assert_eq!(code(503), 1317);
+        assert_eq!(code(599), 1317);
     }
 }

@@ -25,6 +25,36 @@ impl fmt::Display for MysqlError {
     }
 }
 
+/// Which client library is on the other end, as far as its ERR packet reading differs
+/// ([`MysqlError::for_client`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientFamily {
+    /// MariaDB Connector/C (libmariadb), or ProxySQL (whose backend connections use it).
+    Libmariadb,
+    /// Any other client (mysql_async, PyMySQL, Connector/J, Node mysql2, Oracle's libmysqlclient).
+    #[default]
+    Other,
+}
+
+impl ClientFamily {
+    /// The family named by a HandshakeResponse's connection attributes: libmariadb sends
+    /// `_client_name=libmariadb` (`mariadb_lib.c`, `mysql_init` defaults) and ProxySQL adds
+    /// `program_name=proxysql`. A client that sends no attributes is `Other`.
+    pub fn from_connect_attributes<'a>(
+        attributes: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        let libmariadb = attributes.into_iter().any(|(key, value)| {
+            (key == "_client_name" && value.eq_ignore_ascii_case("libmariadb"))
+                || (key == "program_name" && value.eq_ignore_ascii_case("proxysql"))
+        });
+        if libmariadb {
+            ClientFamily::Libmariadb
+        } else {
+            ClientFamily::Other
+        }
+    }
+}
+
 /// Prefix of every message the shim itself originates.
 const SHIM: &str = "dbtrail-shim";
 
@@ -180,16 +210,69 @@ impl MysqlError {
         )
     }
 
-    /// 2002 (HY000): the agent could not be reached; the connection stays usable.
-    pub fn backend_unreachable(detail: impl fmt::Display) -> Self {
+    /// 2002 (HY000): the agent could not be reached; the connection stays usable. The message
+    /// is the contract's, without the agent's address or the socket error (those go to the
+    /// shim's log). A libmariadb client reads it as [`MysqlError::for_client`] rewrites it.
+    pub fn backend_unreachable() -> Self {
+        Self::new(2002, b"HY000", "Can't connect to dbtrail backend")
+    }
+
+    /// 1429 (HY000), MySQL's `ER_CONNECT_TO_FOREIGN_DATA_SOURCE`: the agent refused the shim's
+    /// `agent_token`. A server-side misconfiguration, not the client's SQL or login: MySQL's
+    /// FEDERATED engine answers a remote server refusing its stored credentials the same way.
+    pub fn backend_refused_token() -> Self {
         Self::new(
-            2002,
+            Self::BACKEND_CONNECT,
             b"HY000",
-            format!("Can't connect to dbtrail backend: {detail}"),
+            format!(
+                "{SHIM}: the dbtrail backend refused the shim's credentials: agent_token in shim.yaml does not match the agent's token"
+            ),
         )
     }
 
-    /// 1317 (70100): the agent answered 5xx.
+    /// 1205 (HY000), MySQL's `ER_LOCK_WAIT_TIMEOUT`: the time asked for lies after what capture
+    /// has replicated and it did not catch up within the agent's wait. Transient: drivers treat
+    /// 1205 as retryable (Connector/J `SQLTransientException`, PyMySQL/mysqlclient
+    /// `OperationalError`, Spring `CannotAcquireLockException`), which a replication lag is;
+    /// `detail` is the agent's text with the lag.
+    pub fn not_replicated_yet(detail: &str) -> Self {
+        Self::new(
+            1205,
+            b"HY000",
+            format!("{detail}; retry when capture has caught up"),
+        )
+    }
+
+    /// 1146 (42S02): the agent knows no such table (at that time, or on that source); `detail`
+    /// is its text, which says which.
+    pub fn backend_no_such_table(detail: &str) -> Self {
+        Self::new(1146, b"42S02", detail.to_owned())
+    }
+
+    /// The error number of [`MysqlError::backend_refused_token`], also sent to libmariadb
+    /// clients in place of 2002 ([`MysqlError::for_client`]).
+    pub const BACKEND_CONNECT: u16 = 1429;
+
+    /// This error as `client` can read it. libmariadb (the `mariadb` CLI, mysqlclient, Ruby
+    /// mysql2, ProxySQL's backend connections) rejects an ERR packet whose code lies in the
+    /// client-only ranges 2001..=2061 and 5001..=5025: `ma_net_safe_read` in
+    /// `libmariadb/mariadb_lib.c` reports CR_MALFORMED_PACKET (2027) instead (CONC-624), and
+    /// ProxySQL treats any code ≥ 2000 as a network failure of the backend. Such a client gets
+    /// the same message and SQLSTATE under 1429 (`ER_CONNECT_TO_FOREIGN_DATA_SOURCE`: the
+    /// server could not reach its remote data source); every other client gets the code as is.
+    pub fn for_client(&self, client: ClientFamily) -> std::borrow::Cow<'_, MysqlError> {
+        let client_range = (2000..=2999).contains(&self.code) || (5000..=5999).contains(&self.code);
+        match client {
+            ClientFamily::Libmariadb if client_range => std::borrow::Cow::Owned(Self::new(
+                Self::BACKEND_CONNECT,
+                &self.state,
+                self.message.clone(),
+            )),
+            ClientFamily::Libmariadb | ClientFamily::Other => std::borrow::Cow::Borrowed(self),
+        }
+    }
+
+    /// 1317 (70100): the agent answered 5xx (or failed in a way it answers with 5xx).
     pub fn backend_http_5xx(status: u16, detail: Option<&str>) -> Self {
         let mut message = format!("dbtrail backend returned HTTP {status}");
         if let Some(detail) = detail {
@@ -325,11 +408,39 @@ mod tests {
         let e = MysqlError::backend_http_5xx(503, None);
         assert_eq!(e.message, "dbtrail backend returned HTTP 503");
         assert_eq!((e.code, e.state_str()), (1317, "70100"));
-        assert!(MysqlError::backend_unreachable("refused")
-            .message
-            .starts_with("Can't connect to dbtrail backend"));
+        let e = MysqlError::backend_unreachable();
+        assert_eq!(
+            (e.code, e.state_str(), e.message.as_str()),
+            (2002, "HY000", "Can't connect to dbtrail backend")
+        );
         assert!(MysqlError::unsupported("SHOW ENGINES")
             .message
             .starts_with("dbtrail-shim: this statement is not supported: "));
+    }
+
+    #[test]
+    fn libmariadb_gets_client_range_codes_as_1429() {
+        let unreachable = MysqlError::backend_unreachable();
+        let seen = unreachable.for_client(ClientFamily::Libmariadb);
+        assert_eq!(
+            (seen.code, seen.state_str(), seen.message.as_str()),
+            (1429, "HY000", "Can't connect to dbtrail backend")
+        );
+        assert_eq!(*unreachable.for_client(ClientFamily::Other), unreachable);
+        let parse = MysqlError::parse("near x");
+        assert_eq!(*parse.for_client(ClientFamily::Libmariadb), parse);
+        let attrs = |pairs: &[(&'static str, &'static str)]| {
+            ClientFamily::from_connect_attributes(pairs.iter().copied())
+        };
+        assert_eq!(
+            attrs(&[("_os", "Linux"), ("_client_name", "libmariadb")]),
+            ClientFamily::Libmariadb
+        );
+        assert_eq!(
+            attrs(&[("program_name", "proxysql")]),
+            ClientFamily::Libmariadb
+        );
+        assert_eq!(attrs(&[("_client_name", "pymysql")]), ClientFamily::Other);
+        assert_eq!(attrs(&[]), ClientFamily::Other);
     }
 }

@@ -27,6 +27,51 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// Every code, in declaration order (for tables and tests that must cover them all).
+    pub const ALL: [ErrorCode; 8] = [
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::TableNotFound,
+        ErrorCode::OutsideRetention,
+        ErrorCode::NotYetReplicated,
+        ErrorCode::CoverageGap,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The HTTP status agent-core answers a failure of this kind with: the one mapping from
+    /// kind to status (RFC 9110 status codes; 425 Too Early is RFC 8470). The shim never
+    /// decides anything from the status when the body carries the kind.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::TableNotFound => 404,
+            ErrorCode::OutsideRetention | ErrorCode::CoverageGap => 422,
+            ErrorCode::NotYetReplicated => 425,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    /// The kind an HTTP answer without the agent's error body stands for (a proxy between shim
+    /// and agent, or an agent that failed before writing a body): 401 `Unauthorized`, 404
+    /// `TableNotFound`, 422 `CoverageGap`, 425 `NotYetReplicated`, 503 `Unavailable`, another 5xx `Internal`,
+    /// another status `BadRequest`.
+    pub fn from_http_status(status: u16) -> Self {
+        match status {
+            401 => ErrorCode::Unauthorized,
+            404 => ErrorCode::TableNotFound,
+            422 => ErrorCode::CoverageGap,
+            425 => ErrorCode::NotYetReplicated,
+            503 => ErrorCode::Unavailable,
+            500..=599 => ErrorCode::Internal,
+            _ => ErrorCode::BadRequest,
+        }
+    }
+}
+
 /// `{ "success": false, "error": { "code": ..., "message": ... } }`: the body of every failed call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -67,6 +112,19 @@ impl std::fmt::Display for ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_has_a_status_that_maps_back_to_it() {
+        for kind in ErrorCode::ALL {
+            let status = kind.http_status();
+            assert!((400..600).contains(&status), "{kind:?}: {status}");
+            let back = ErrorCode::from_http_status(status);
+            // 422 is shared by the two coverage kinds (one MySQL error for both).
+            if kind != ErrorCode::OutsideRetention {
+                assert_eq!(back, kind, "{status}");
+            }
+        }
+    }
 
     #[test]
     fn error_body_has_the_documented_shape() {

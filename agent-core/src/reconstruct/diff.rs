@@ -6,10 +6,11 @@ use agent_api::diff::{ChangeRow, ChangeType, DiffRequest, DiffResponse};
 use agent_api::flashback::KeyPredicate;
 use agent_api::{ErrorCode, Value};
 
-use super::{encode_literal_key, project, resolve_time, ApiError, KeyRange};
+use super::{encode_literal_key, gap_error, project, resolve_time, ApiError, KeyRange};
 use crate::index::{ChangeKind, StoredChange, TxnRecord};
 use crate::schema::ColumnDef;
 use crate::App;
+use agent_api::time::format_unix_micros;
 
 /// Answers `POST /v1/diff`: changes whose transaction became visible in `[from_us, to_us]`.
 ///
@@ -24,6 +25,7 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
     }
     let (entry, seq_to) =
         resolve_time(app, req.server_id, &req.schema, &req.table, req.to_us).await?;
+    window_captured(app, req)?;
     let seq_from = app
         .index
         .seq_at(req.server_id, req.from_us.saturating_sub(1))?;
@@ -103,6 +105,40 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
         changes,
         warnings: Vec::new(),
     })
+}
+
+/// Refuses a window capture did not see whole, as `_flashback` refuses such a time: one that
+/// starts before the captured history (`OutsideRetention`, naming where history starts) or
+/// spans a gap (`CoverageGap`). Answering with the changes capture saw would pass a partial
+/// change log for a complete one.
+fn window_captured(app: &App, req: &DiffRequest) -> Result<(), ApiError> {
+    // An unknown server was already refused by `resolve_time`.
+    let Some(state) = app.sources.get(&req.server_id) else {
+        return Ok(());
+    };
+    let status = state.status();
+    let (from, to) = (req.from_us, req.to_us);
+    if let Some(g) =
+        (status.gaps.iter()).find(|g| g.from_us < to && g.until_us.is_none_or(|u| from < u))
+    {
+        let what = format!(
+            "the changes between {} UTC and {} UTC",
+            format_unix_micros(from),
+            format_unix_micros(to)
+        );
+        return Err(gap_error(g, &what));
+    }
+    if from < status.history_start_us {
+        return Err(ApiError::new(
+            ErrorCode::OutsideRetention,
+            format!(
+                "_diff window starts at {} UTC, before the start of captured history ({} UTC): changes before that are unknown; start the window at or after it",
+                format_unix_micros(from),
+                format_unix_micros(status.history_start_us)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Adds a DELETE at each TRUNCATE in `(seq_from, seq_to]` for a key that existed just before it.

@@ -57,6 +57,36 @@ pub fn listing(query: &CatalogQuery, current: Option<&str>) -> Result<Listing, M
     }
 }
 
+/// True for `_diff` (any case): the virtual schema whose tables are change logs.
+pub fn is_diff(schema: &str) -> bool {
+    schema.eq_ignore_ascii_case("_diff")
+}
+
+/// True when `query` describes tables of `_diff`: the schema it names, else the current one.
+pub fn describes_diff(query: &CatalogQuery, current: Option<&str>) -> bool {
+    let written = match query {
+        CatalogQuery::Databases { .. } => return false,
+        CatalogQuery::Tables { schema, .. }
+        | CatalogQuery::Columns { schema, .. }
+        | CatalogQuery::CreateTable { schema, .. }
+        | CatalogQuery::Keys { schema, .. }
+        | CatalogQuery::TableStatus { schema, .. } => schema.as_deref(),
+    };
+    written.or(current).is_some_and(is_diff)
+}
+
+/// `table` as `_diff.<table>` describes itself everywhere (`DESCRIBE`, `SHOW COLUMNS`, `SHOW
+/// CREATE TABLE`, `SHOW KEYS`, COM_FIELD_LIST, `information_schema`): the eight change columns
+/// `SELECT * FROM _diff.<table>` returns, with the types it returns
+/// ([`crate::plan::reads::diff_columns`]), and no key (a key can change many times).
+pub fn as_diff_table(table: TableInfo) -> TableInfo {
+    TableInfo {
+        columns: crate::plan::reads::diff_columns(),
+        primary_key: Vec::new(),
+        ..table
+    }
+}
+
 /// The tables a virtual schema (`_flashback`, `_snapshot`, `_diff`) shows, from `captured`
 /// (every schema the tenant may read): a virtual schema has no tables of its own, its `<t>` is
 /// resolved as `_flashback.<t>` is read. With a real current database (`USE shop`) that is

@@ -10,13 +10,12 @@ mod rows;
 use agent_api::catalog::TableInfo;
 
 use self::eval::{compare, evaluate, truthy, Row, Val};
-use super::catalog::VIRTUAL_SCHEMAS;
+use super::catalog::{as_diff_table, is_diff, VIRTUAL_SCHEMAS};
 use super::show::table;
 use super::TextResult;
 use crate::classify::info_schema::{BinOp, InfoItem, InfoQuery, SqlExpr};
 use crate::encode::SimpleType;
 use crate::error::MysqlError;
-use crate::plan::reads::diff_columns;
 
 /// Answers `query` from every captured table (`tables`, listed under their source schema) and
 /// the tables the virtual schemas show in this session (`shown`, see
@@ -195,13 +194,11 @@ fn with_virtual(tables: &[TableInfo], shown: &[TableInfo]) -> Vec<TableInfo> {
     let mut all = tables.to_vec();
     for schema in VIRTUAL_SCHEMAS {
         all.extend(shown.iter().map(|t| {
-            if schema == "_diff" {
-                TableInfo {
+            if is_diff(schema) {
+                as_diff_table(TableInfo {
                     schema: schema.to_owned(),
-                    name: t.name.clone(),
-                    columns: diff_columns(),
-                    primary_key: Vec::new(),
-                }
+                    ..t.clone()
+                })
             } else {
                 TableInfo {
                     schema: schema.to_owned(),

@@ -19,11 +19,14 @@ impl Session {
         format: RowFormat,
     ) -> Result<(), Failure> {
         let current = self.state.database.clone();
-        let tables = match catalog::listing(query, current.as_deref())? {
+        let mut tables = match catalog::listing(query, current.as_deref())? {
             Listing::All => self.captured_tables(None).await?,
             Listing::Schema(schema) => self.captured_tables(Some(&schema)).await?,
             Listing::Virtual => self.virtual_tables().await?,
         };
+        if catalog::describes_diff(query, current.as_deref()) {
+            tables = tables.into_iter().map(catalog::as_diff_table).collect();
+        }
         let result = catalog::answer(query, &tables, current.as_deref())?;
         Ok(self
             .send_chatter(ChatterReply::Rows(result), format)

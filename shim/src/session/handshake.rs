@@ -21,7 +21,7 @@ use super::codec::{Packet, PacketWriter};
 use super::packets;
 use super::transport::{self, Opened, Reader, Writer};
 use crate::chatter::SERVER_VERSION;
-use crate::error::MysqlError;
+use crate::error::{ClientFamily, MysqlError};
 use crate::server::{Account, Shared};
 
 /// Capabilities the shim offers; the session uses the intersection with the client's.
@@ -56,6 +56,8 @@ pub struct Authenticated {
     pub capabilities: CapabilityFlags,
     /// Database named in the handshake response.
     pub database: Option<String>,
+    /// The client library, from its connection attributes (how it reads ERR packets).
+    pub client: ClientFamily,
     /// The 20-byte salt the client proved its password with (COM_CHANGE_USER may reuse it).
     pub salt: [u8; 20],
     /// The collation id of the HandshakeResponse41: the session's client, connection and
@@ -155,11 +157,19 @@ async fn authenticate<W: AsyncWrite + Unpin>(
         .write(&packets::ok(StatusFlags::SERVER_STATUS_AUTOCOMMIT, 0, ""))
         .await?;
     writer.flush().await?;
+    let client = response
+        .connect_attributes()
+        .map_or_else(ClientFamily::default, |attrs| {
+            ClientFamily::from_connect_attributes(
+                attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+        });
     Ok(Authenticated {
         user,
         account,
         capabilities: caps,
         database,
+        client,
         salt,
         collation: response.collation(),
     })

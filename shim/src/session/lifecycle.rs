@@ -210,6 +210,15 @@ impl Session {
         let table = found
             .map_err(|e| Some(mysql_error(&e)))?
             .ok_or_else(|| Some(MysqlError::no_such_table(&schema, table_name)))?;
+        // After `USE _diff` a table describes itself as its change rows.
+        let described;
+        let table: &agent_api::catalog::TableInfo = match &self.state.database {
+            Some(db) if crate::chatter::catalog::is_diff(db) => {
+                described = crate::chatter::catalog::as_diff_table((*table).clone());
+                &described
+            }
+            _ => &table,
+        };
         let is_pk = |name: &str| {
             table
                 .primary_key

@@ -39,7 +39,7 @@ use self::transport::{Reader, Writer};
 use crate::charset::ClientCharset;
 use crate::chatter::SessionState;
 use crate::encode::{for_results, write_column_definition};
-use crate::error::MysqlError;
+use crate::error::{ClientFamily, MysqlError};
 use crate::server::{Account, Shared, Tenant};
 
 pub use self::handshake::server_capabilities;
@@ -75,6 +75,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
         writer,
         pending: None,
         caps: auth.capabilities,
+        client: auth.client,
         account: auth.account,
         state,
         statements: Statements::default(),
@@ -99,6 +100,8 @@ pub(crate) struct Session {
     /// A packet read while a backend call was in flight (pipelining), served next.
     pending: Option<Packet>,
     caps: CapabilityFlags,
+    /// The client library (libmariadb cannot read client-range error codes).
+    client: ClientFamily,
     /// Who is logged in (changes with COM_CHANGE_USER).
     account: Account,
     state: SessionState,
@@ -248,11 +251,12 @@ impl Session {
     /// An ERR packet, its message in `character_set_results` as MySQL sends it.
     async fn send_err(&mut self, error: &MysqlError) -> std::io::Result<()> {
         info!(code = error.code, state = error.state_str(), error = %error.message, "query failed");
+        let error = error.for_client(self.client);
         let message = match self.state.results() {
             Some(results) => results.encode(&error.message),
             None => std::borrow::Cow::Borrowed(error.message.as_bytes()),
         };
-        let packet = packets::err_with_message(error, &message);
+        let packet = packets::err_with_message(&error, &message);
         self.writer.write(&packet).await
     }
 
