@@ -34,6 +34,9 @@ pub(crate) struct Answer {
     pub body: Bytes,
 }
 
+/// An idle connection and the instant it went idle.
+type IdleSender = (SendRequest<Full<Bytes>>, Instant);
+
 /// Pooled connections to one `host:port`.
 #[derive(Debug)]
 pub(crate) struct PlainPool {
@@ -43,7 +46,7 @@ pub(crate) struct PlainPool {
     timeouts: Timeouts,
     /// Idle connections with the instant each went idle; older than [`IDLE_TIMEOUT`] ones are
     /// closed by a reaper task that runs while the list is not empty.
-    idle: Arc<Mutex<Vec<(SendRequest<Full<Bytes>>, Instant)>>>,
+    idle: Arc<Mutex<Vec<IdleSender>>>,
     reaping: Arc<AtomicBool>,
 }
 
