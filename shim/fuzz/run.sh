@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Bounded fuzzing of the shim's classifier and time-literal parser (targets in fuzz_targets/).
+# Bounded fuzzing of the shim's statement path (classify → plan → evaluate, with generated long
+# and deep expressions), its packet codec and time-literal parser (targets in fuzz_targets/).
 #
 # Usage: shim/fuzz/run.sh [seconds per target, default 30]
-# Fails when a target panics (the crashing input is kept under $FUZZ_DIR/artifacts/<target>/).
+# Fails when a target panics or overflows its stack (the crashing input is kept under
+# $FUZZ_DIR/artifacts/<target>/), and when no target ran at all.
 # Builds into its own target dir ($FUZZ_DIR, default ~/.cache/dbtrail-fuzz): fuzz builds use
 # other compiler flags than the workspace's, and sharing CARGO_TARGET_DIR would rebuild both.
 set -euo pipefail
@@ -26,7 +28,14 @@ fi
 
 # No sanitizer: the shim forbids unsafe code, so the bugs to find are panics (debug assertions
 # on: integer overflow panics too); skipping ASan halves the build on small machines.
-for target in $(cargo "${toolchain[@]}" fuzz list); do
+# `for t in $(cmd)` ignores cmd's exit status: list first, and fail when listing fails or
+# nothing ran, so a broken fuzz setup is never reported as "no crash".
+if ! targets=$(cargo "${toolchain[@]}" fuzz list); then
+  echo "cargo fuzz list failed: no fuzz target ran" >&2
+  exit 1
+fi
+ran=0
+for target in $targets; do
   corpus="$fuzz_dir/corpus/$target"
   artifacts="$fuzz_dir/artifacts/$target/"
   mkdir -p "$corpus" "$artifacts"
@@ -42,5 +51,10 @@ for target in $(cargo "${toolchain[@]}" fuzz list); do
     exit 1
   fi
   grep -E '^(Done|stat::)' "$log"
+  ran=$((ran + 1))
 done
-echo "==> fuzzing found no crash"
+if [[ $ran -eq 0 ]]; then
+  echo "no fuzz target ran (cargo fuzz list printed none)" >&2
+  exit 1
+fi
+echo "==> fuzzing found no crash in $ran targets"

@@ -64,9 +64,24 @@ pub struct Config {
     pub tenants: Vec<TenantConfig>,
     /// Guard rails.
     pub limits: Limits,
-    /// Most simultaneous client connections; one more is refused with ERR 1040 (08004) before
-    /// the handshake, as MySQL does past `max_connections`.
+    /// Most simultaneous logged-in client connections; one more is refused with ERR 1040
+    /// (08004) before the handshake, as MySQL does past `max_connections`. Connections still in
+    /// the connection phase are counted apart, up to the same number: past it the oldest of
+    /// them is closed, so sockets that never log in cannot lock real users out.
     pub max_connections: usize,
+    /// Longest the whole connection phase (greeting, TLS, authentication) may take before the
+    /// socket is closed, as MySQL's `connect_timeout` (default 10 s).
+    #[serde(deserialize_with = "deserialize_duration")]
+    pub connect_timeout: Duration,
+    /// Consecutive connection phases from one address that end without a login (timeout,
+    /// hang-up, malformed packet) before the address is refused with ERR 1129 for 5 minutes, as
+    /// MySQL's `max_connect_errors` (default 100). A successful login resets the count.
+    pub max_connect_errors: u32,
+    /// Longest the shim waits for agent-core: for a connection, and then for each part of an
+    /// answer (the headers, each chunk of a streamed body). Past it the query fails with ERR
+    /// 2002 and the connection stays usable. Default 30 s.
+    #[serde(deserialize_with = "deserialize_duration")]
+    pub agent_timeout: Duration,
     /// ProxySQL's monitor account (`mysql-monitor_username`): it may only ping, read
     /// `@@global.read_only` and `SET wait_timeout`. Without it the monitor's logins get 1045.
     pub monitor: Option<MonitorConfig>,
@@ -132,6 +147,10 @@ pub struct TenantConfig {
     /// `information_schema`.
     #[serde(default)]
     pub allowed_schemas: Option<Vec<String>>,
+    /// May lift `limits.max_diff_window` for its sessions with `SET @dbtrail_allow_wide_diff =
+    /// ON`; off by default (a wide `_diff` is a heavy scan on the agent every tenant shares).
+    #[serde(default)]
+    pub allow_wide_diff: bool,
 }
 
 impl TenantConfig {
@@ -166,6 +185,9 @@ impl Default for Config {
             tenants: Vec::new(),
             limits: Limits::default(),
             max_connections: 1000,
+            connect_timeout: Duration::from_secs(10),
+            max_connect_errors: 100,
+            agent_timeout: Duration::from_secs(30),
             monitor: None,
             tls: None,
             cache: CacheConfig::default(),
@@ -279,6 +301,15 @@ impl Config {
         }
         if self.max_connections == 0 {
             return Err(invalid("max_connections", "must be positive"));
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(invalid("connect_timeout", "must be positive"));
+        }
+        if self.max_connect_errors == 0 {
+            return Err(invalid("max_connect_errors", "must be positive"));
+        }
+        if self.agent_timeout.is_zero() {
+            return Err(invalid("agent_timeout", "must be positive"));
         }
         self.validate_monitor()?;
         let mut users = HashSet::new();

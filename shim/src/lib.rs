@@ -17,6 +17,7 @@ pub mod classify;
 pub mod config;
 pub mod encode;
 pub mod error;
+pub mod hosts;
 pub mod plan;
 pub mod proxysql;
 pub mod server;

@@ -1,16 +1,18 @@
 //! The listener: accepts TCP connections and runs one [`crate::session`] task per connection.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use agent_api::{AgentClient, ClientError};
 use tokio::net::TcpListener;
-use tracing::{warn, Instrument};
+use tracing::{debug, warn, Instrument};
 
 use crate::backend::{Backend, CachedBackend};
 use crate::config::{Config, ConfigError, Limits, MonitorConfig, TenantConfig};
+use crate::hosts::HostTable;
 use crate::plan::TimeZone;
 use crate::session::denials::LoginDenials;
 
@@ -45,8 +47,17 @@ pub struct Shared {
     pub monitor: Option<MonitorConfig>,
     /// Refused logins, for rate-limited logging.
     pub denials: LoginDenials,
-    /// Most simultaneous connections.
+    /// Most simultaneous logged-in connections, and most connections in the connection phase.
     pub max_connections: usize,
+    /// Longest connection phase (`connect_timeout`).
+    pub connect_timeout: Duration,
+    /// Connection errors and failed logins per client address.
+    pub hosts: HostTable,
+    /// Logged-in sessions by connection id, for `KILL`.
+    pub sessions: crate::session::kill::Registry,
+    /// Connections in the connection phase by id (oldest first), each with the signal that
+    /// closes it when a newer one needs its place.
+    connecting: Mutex<BTreeMap<u32, Arc<tokio::sync::Notify>>>,
     /// Guard rails (`limits:` of shim.yaml).
     pub limits: Limits,
     /// TLS on the MySQL port, when `tls:` is configured.
@@ -80,7 +91,12 @@ impl Shared {
             let backend = match clients.get(&key) {
                 Some(b) => b.clone(),
                 None => {
-                    let client = AgentClient::new(&endpoint.url, &endpoint.token)?;
+                    let timeouts = agent_api::client::Timeouts {
+                        connect: config.agent_timeout.min(Duration::from_secs(5)),
+                        read: Some(config.agent_timeout),
+                    };
+                    let client =
+                        AgentClient::with_timeouts(&endpoint.url, &endpoint.token, timeouts)?;
                     let b = CachedBackend::with_config(Arc::new(client), &config.cache);
                     clients.insert(key, b.clone());
                     b
@@ -128,6 +144,10 @@ impl Shared {
             monitor: config.monitor.clone(),
             denials: LoginDenials::default(),
             max_connections: config.max_connections,
+            connect_timeout: config.connect_timeout,
+            hosts: HostTable::new(config.max_connect_errors),
+            sessions: Default::default(),
+            connecting: Mutex::new(BTreeMap::new()),
             limits: config.limits.clone(),
             tls: config.tls.as_ref().map(|t| t.acceptor()).transpose()?,
             tls_required: config.tls.as_ref().is_some_and(|t| t.require),
@@ -150,6 +170,50 @@ impl Shared {
 
     fn connection_id(&self) -> u32 {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers connection `id` as being in the connection phase. When `max_connections` are
+    /// already there, the oldest is told to close (its signal fires), so a flood of sockets that
+    /// never log in cannot keep a real client from connecting.
+    pub fn connecting(self: &Arc<Self>, id: u32) -> Connecting {
+        let signal = Arc::new(tokio::sync::Notify::new());
+        let mut map = self.connecting.lock().unwrap_or_else(|p| p.into_inner());
+        while map.len() >= self.max_connections {
+            let Some((old, evicted)) = map.pop_first() else {
+                break;
+            };
+            tracing::info!(
+                connection = old,
+                "closing the oldest connection still in the connection phase"
+            );
+            evicted.notify_one();
+        }
+        map.insert(id, Arc::clone(&signal));
+        Connecting {
+            shared: Arc::clone(self),
+            id,
+            evicted: signal,
+        }
+    }
+
+    /// Takes one of `max_connections` places for a logged-in session.
+    pub(crate) fn session_slot(self: &Arc<Self>) -> Option<ConnectionSlot> {
+        ConnectionSlot::take(self)
+    }
+}
+
+/// A connection in the connection phase; dropping it ends that phase.
+pub struct Connecting {
+    shared: Arc<Shared>,
+    id: u32,
+    /// Fires when a newer connection took this one's place.
+    pub evicted: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        let mut map = (self.shared.connecting.lock()).unwrap_or_else(|p| p.into_inner());
+        map.remove(&self.id);
     }
 }
 
@@ -211,16 +275,31 @@ impl Server {
             let id = self.shared.connection_id();
             let shared = Arc::clone(&self.shared);
             let span = tracing::info_span!("connection", id, %peer);
-            let Some(slot) = ConnectionSlot::take(&self.shared) else {
-                warn!(%peer, max = self.shared.max_connections, "too many connections");
-                tokio::spawn(crate::session::refuse_too_many(stream));
+            if self.shared.hosts.check(peer.ip(), Instant::now()).is_err() {
+                debug!(%peer, "blocked host refused");
+                let error = crate::error::MysqlError::new(
+                    1129,
+                    b"HY000",
+                    format!(
+                        "Host '{}' is blocked because of many connection errors; it is unblocked {} s after the last one",
+                        peer.ip(),
+                        crate::hosts::BLOCK.as_secs()
+                    ),
+                );
+                tokio::spawn(crate::session::refuse(stream, error));
                 continue;
-            };
+            }
+            if self.shared.active.load(Ordering::Acquire) >= self.shared.max_connections {
+                warn!(%peer, max = self.shared.max_connections, "too many connections");
+                let error = crate::error::MysqlError::too_many_connections();
+                tokio::spawn(crate::session::refuse(stream, error));
+                continue;
+            }
+            let connecting = self.shared.connecting(id);
             tokio::spawn(
                 async move {
-                    let _slot = slot;
                     let _ = stream.set_nodelay(true);
-                    crate::session::run(stream, peer, shared, id).await;
+                    crate::session::run(stream, peer, shared, id, connecting).await;
                 }
                 .instrument(span),
             );
@@ -229,7 +308,7 @@ impl Server {
 }
 
 /// One of `max_connections` places, given back when dropped.
-struct ConnectionSlot(Arc<Shared>);
+pub(crate) struct ConnectionSlot(Arc<Shared>);
 
 impl ConnectionSlot {
     fn take(shared: &Arc<Shared>) -> Option<Self> {

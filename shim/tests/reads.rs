@@ -126,12 +126,36 @@ async fn diff_window_limit_and_binary_protocol() {
     let (code, state, message) = server_error(conn.query_drop(wide).await);
     assert_eq!((code, state.as_str()), (1064, "HY000"));
     assert_eq!(message, "dbtrail-shim: _diff window exceeds limit (24h)");
+    // The session switch lifts the limit only for a tenant with `allow_wide_diff: true`.
     conn.query_drop("SET @dbtrail_allow_wide_diff = ON")
         .await
         .unwrap();
-    let kinds: Vec<String> = conn.query(wide).await.unwrap();
+    let (code, state, message) = server_error(conn.query_drop(wide).await);
+    assert_eq!((code, state.as_str()), (1227, "42000"));
+    assert!(message.contains("allow_wide_diff"), "{message}");
+    let opts = Opts::from_url(&server.url("wide", "w", Some("shop"))).unwrap();
+    let mut permitted = Conn::new(opts).await.unwrap();
+    let (code, _, _) = server_error(permitted.query_drop(wide).await);
+    assert_eq!(
+        code, 1064,
+        "the limit holds until the session asks to lift it"
+    );
+    permitted
+        .query_drop("SET @dbtrail_allow_wide_diff = ON")
+        .await
+        .unwrap();
+    let kinds: Vec<String> = permitted.query(wide).await.unwrap();
     assert_eq!(kinds, ["INSERT", "UPDATE"]);
-    let rows: Vec<Row> = conn
+    let kinds: Vec<String> = conn
+        .query(wide.replace("2026-04-20", "2026-04-26 12:00"))
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds,
+        ["INSERT", "UPDATE"],
+        "a window inside the limit needs no permission"
+    );
+    let rows: Vec<Row> = permitted
         .exec(
             "SELECT event_time, binlog_pos, row_after FROM _diff.orders BETWEEN ? AND NOW() WHERE id = ?",
             ("2026-04-27 09:00", 43),
@@ -148,7 +172,8 @@ async fn diff_window_limit_and_binary_protocol() {
     );
     assert_eq!(rows[1].as_ref(1), Some(&Value::UInt(u64::MAX)));
     let (code, _, message) = server_error(
-        conn.query_drop("SELECT * FROM _diff.orders BETWEEN 'now' AND 'now' WHERE note = 'x'")
+        permitted
+            .query_drop("SELECT * FROM _diff.orders BETWEEN 'now' AND 'now' WHERE note = 'x'")
             .await,
     );
     assert_eq!(code, 1064);

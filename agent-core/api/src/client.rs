@@ -43,6 +43,31 @@ pub enum ClientError {
     Config(String),
 }
 
+/// How long a client waits for the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing a TCP connection (5 s by default).
+    pub connect: Duration,
+    /// Each wait for bytes of an answer: the status and headers, then each chunk of the body (so
+    /// a long snapshot stream is fine while rows keep coming). `None`: no limit, the caller
+    /// cancels by dropping the future. A call past it fails with [`ClientError::Unreachable`].
+    pub read: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            read: None,
+        }
+    }
+}
+
+/// Idle keep-alive connections kept per agent by the reqwest pool.
+const MAX_IDLE_PER_HOST: usize = 16;
+/// An idle keep-alive connection (either pool) is closed after this long.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A client for one agent-core base URL (`http://host:8600` or `https://...`) and bearer token.
 ///
 /// Cheap to clone (reqwest pools connections inside). No request timeout is set: the shim imposes
@@ -67,6 +92,15 @@ impl AgentClient {
     /// Errors: [`ClientError::Config`] when the URL has no `http://`/`https://` scheme or does not
     /// parse, the token is not a valid header value, or TLS fails to initialise.
     pub fn new(base_url: &str, token: &str) -> Result<Self, ClientError> {
+        Self::with_timeouts(base_url, token, Timeouts::default())
+    }
+
+    /// [`AgentClient::new`] with explicit [`Timeouts`].
+    pub fn with_timeouts(
+        base_url: &str,
+        token: &str,
+        timeouts: Timeouts,
+    ) -> Result<Self, ClientError> {
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(ClientError::Config(format!(
                 "agent url {base_url:?} must start with http:// or https://"
@@ -74,9 +108,14 @@ impl AgentClient {
         }
         // A second install attempt fails harmlessly when the provider is already set.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(60))
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .pool_max_idle_per_host(MAX_IDLE_PER_HOST);
+        if let Some(read) = timeouts.read {
+            builder = builder.read_timeout(read);
+        }
+        let http = builder
             .tcp_nodelay(true)
             // agent-core never redirects; following would re-parse every answer's URL.
             .redirect(reqwest::redirect::Policy::none())
@@ -91,7 +130,10 @@ impl AgentClient {
         let plain = match (flashback_url.scheme(), flashback_url.host_str()) {
             ("http", Some(host)) => {
                 let port = flashback_url.port_or_known_default().unwrap_or(80);
-                Some(Arc::new(PlainPool::new(&format!("{host}:{port}"))?))
+                Some(Arc::new(PlainPool::new(
+                    &format!("{host}:{port}"),
+                    timeouts,
+                )?))
             }
             _ => None,
         };

@@ -10,8 +10,9 @@
 //! sat idle) is sent once more on a fresh one, which is safe because a flashback read has no
 //! side effect.
 
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -19,15 +20,12 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper_util::rt::TokioIo;
 
-use crate::client::ClientError;
+use crate::client::{ClientError, Timeouts, IDLE_TIMEOUT};
 use crate::wire::ROWS_MEDIA_TYPE;
 
 /// Idle connections kept per agent; more concurrent requests open more, and the surplus is closed
 /// when they finish.
 const MAX_IDLE: usize = 64;
-
-/// Connect timeout, as the reqwest client's.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An answer: status, `Content-Type`, body.
 pub(crate) struct Answer {
@@ -36,32 +34,60 @@ pub(crate) struct Answer {
     pub body: Bytes,
 }
 
+/// An idle connection and the instant it went idle.
+type IdleSender = (SendRequest<Full<Bytes>>, Instant);
+
 /// Pooled connections to one `host:port`.
 #[derive(Debug)]
 pub(crate) struct PlainPool {
     /// `host:port` to connect to and to send as `Host`.
     authority: String,
     host: HeaderValue,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    timeouts: Timeouts,
+    /// Idle connections with the instant each went idle; older than [`IDLE_TIMEOUT`] ones are
+    /// closed by a reaper task that runs while the list is not empty.
+    idle: Arc<Mutex<Vec<IdleSender>>>,
+    reaping: Arc<AtomicBool>,
 }
 
 impl PlainPool {
     /// A pool for `authority` (`host:port`); nothing connects until the first request.
-    pub(crate) fn new(authority: &str) -> Result<Self, ClientError> {
+    pub(crate) fn new(authority: &str, timeouts: Timeouts) -> Result<Self, ClientError> {
         let host = HeaderValue::from_str(authority)
             .map_err(|_| ClientError::Config(format!("agent address {authority:?}")))?;
         Ok(Self {
             authority: authority.to_owned(),
             host,
-            idle: Mutex::new(Vec::new()),
+            timeouts,
+            idle: Arc::new(Mutex::new(Vec::new())),
+            reaping: Arc::new(AtomicBool::new(false)),
         })
     }
 
     /// `POST path` with a JSON `body`, asking for the binary row form; the whole answer.
     ///
-    /// Errors: [`ClientError::Unreachable`] when no connection can be made or the agent closes it
-    /// before the whole answer arrived.
+    /// Errors: [`ClientError::Unreachable`] when no connection can be made, the agent closes it
+    /// before the whole answer arrived, or the whole answer takes longer than the read timeout.
     pub(crate) async fn post(
+        &self,
+        path: &str,
+        authorization: &HeaderValue,
+        body: Vec<u8>,
+    ) -> Result<Answer, ClientError> {
+        let call = self.post_once(path, authorization, body);
+        match self.timeouts.read {
+            None => call.await,
+            Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+                Err(ClientError::Unreachable(format!(
+                    "{}: no answer within {} s",
+                    self.authority,
+                    limit.as_secs_f64()
+                )))
+            }),
+        }
+    }
+
+    async fn post_once(
         &self,
         path: &str,
         authorization: &HeaderValue,
@@ -81,12 +107,42 @@ impl PlainPool {
 
     fn take_idle(&self) -> Option<SendRequest<Full<Bytes>>> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(sender) = idle.pop() {
-            if sender.is_ready() {
+        while let Some((sender, since)) = idle.pop() {
+            if sender.is_ready() && since.elapsed() < IDLE_TIMEOUT {
                 return Some(sender);
             }
         }
         None
+    }
+
+    /// Keeps `sender` for reuse (up to [`MAX_IDLE`]) and makes sure a reaper closes it once it
+    /// sat idle for [`IDLE_TIMEOUT`].
+    fn put_idle(&self, sender: SendRequest<Full<Bytes>>) {
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() >= MAX_IDLE {
+                return;
+            }
+            idle.push((sender, Instant::now()));
+        }
+        if self.reaping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (idle, reaping) = (Arc::clone(&self.idle), Arc::clone(&self.reaping));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(IDLE_TIMEOUT / 2).await;
+                let mut list = idle.lock().unwrap_or_else(|p| p.into_inner());
+                // Dropping a sender lets its connection task finish and close the socket.
+                list.retain(|(sender, since)| {
+                    !sender.is_closed() && since.elapsed() < IDLE_TIMEOUT
+                });
+                if list.is_empty() {
+                    reaping.store(false, Ordering::Release);
+                    return;
+                }
+            }
+        });
     }
 
     async fn send(
@@ -110,10 +166,7 @@ impl PlainPool {
         let content_type = response.headers().get(CONTENT_TYPE).cloned();
         let body = response.into_body().collect().await?.to_bytes();
         if !sender.is_closed() {
-            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-            if idle.len() < MAX_IDLE {
-                idle.push(sender);
-            }
+            self.put_idle(sender);
         }
         Ok(Answer {
             status,
@@ -127,7 +180,7 @@ impl PlainPool {
             ClientError::Unreachable(format!("{}: {e}", self.authority))
         };
         let stream = tokio::time::timeout(
-            CONNECT_TIMEOUT,
+            self.timeouts.connect,
             tokio::net::TcpStream::connect(&self.authority),
         )
         .await

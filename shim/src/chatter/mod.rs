@@ -195,6 +195,8 @@ pub fn answer(chatter: &Chatter, state: &mut SessionState) -> Result<ChatterRepl
         Chatter::ShowCollation(filter) => Ok(ChatterReply::Rows(show::collations(filter))),
         Chatter::ShowCharset(filter) => Ok(ChatterReply::Rows(show::charsets(filter))),
         Chatter::ShowEngines => Ok(ChatterReply::Rows(show::engines())),
+        // The session answers KILL itself (it needs the other sessions).
+        Chatter::Kill { .. } => Err(MysqlError::unsupported("KILL here")),
     }
 }
 

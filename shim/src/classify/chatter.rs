@@ -1,8 +1,8 @@
 //! Chatter statements: `SELECT` without FROM, `SET`, `USE`, transactions, `SHOW WARNINGS`.
 
 use sqlparser::ast::{
-    ContextModifier, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Select,
-    SelectItem, Set, Statement, Use,
+    ContextModifier, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, KillType, ObjectName,
+    Select, SelectItem, Set, Statement, Use,
 };
 
 use super::literal::literal;
@@ -23,6 +23,11 @@ pub fn classify_statement(statement: Statement) -> Result<Chatter, ClassifyError
         Statement::ShowVariable { variable } if matches!(variable.as_slice(), [w] if w.value.eq_ignore_ascii_case("warnings")) => {
             Ok(Chatter::ShowWarnings)
         }
+        Statement::Kill { modifier, id } => match modifier {
+            None | Some(KillType::Connection) => Ok(Chatter::Kill { query: false, id }),
+            Some(KillType::Query) => Ok(Chatter::Kill { query: true, id }),
+            Some(other) => Err(ClassifyError::Unsupported(format!("KILL {other}"))),
+        },
         other => Err(ClassifyError::Unsupported(super::truncate(
             &other.to_string(),
         ))),

@@ -8,6 +8,7 @@
 pub mod as_of;
 mod chatter;
 mod columns;
+pub mod complexity;
 pub mod info_schema;
 mod literal;
 pub mod placeholder;
@@ -265,6 +266,13 @@ pub enum Chatter {
     ShowCharset(NameFilter),
     /// `SHOW [STORAGE] ENGINES`.
     ShowEngines,
+    /// `KILL [QUERY | CONNECTION] <id>`; answered by the session (it acts on other sessions).
+    Kill {
+        /// `KILL QUERY`: only the running statement.
+        query: bool,
+        /// The connection id.
+        id: u64,
+    },
 }
 
 /// One item of a chatter select list.
@@ -347,17 +355,23 @@ pub enum ClassifyError {
     /// An `AS OF` value that is not a readable time literal.
     #[error("{0}")]
     BadTime(String),
+    /// Longer or with more operators than [`complexity`] allows.
+    #[error("{0}")]
+    TooComplex(String),
 }
 
 /// Classifies one statement of text (a trailing `;` and comments are allowed).
 pub fn classify(sql: &str) -> Result<ShimStatement, ClassifyError> {
+    complexity::check_length(sql)?;
     let dialect = MySqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| ClassifyError::Parse(e.to_string()))?;
+    complexity::check_tokens(&tokens)?;
     let (tokens, times) = as_of::cut(tokens)?;
     let (tokens, table_status) = show::table_status_tokens(tokens);
     let mut statements = Parser::new(&dialect)
+        .with_recursion_limit(complexity::PARSER_RECURSION_LIMIT)
         .with_tokens_with_locations(tokens)
         .parse_statements()
         .map_err(|e| ClassifyError::Parse(e.to_string()))?;

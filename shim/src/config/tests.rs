@@ -30,6 +30,34 @@ fn example_file_loads() {
         config.unrestricted_tenants(),
         [config.tenants[0].mysql_user.as_str()]
     );
+    assert_eq!(config.connect_timeout, Duration::from_secs(10));
+    assert_eq!(config.max_connect_errors, 100);
+    assert_eq!(config.agent_timeout, Duration::from_secs(30));
+    assert!(!config.tenants[0].allow_wide_diff && config.tenants[1].allow_wide_diff);
+}
+
+#[test]
+fn connection_guards_default_and_validate() {
+    let defaults = Config::default();
+    assert_eq!(
+        (
+            defaults.connect_timeout,
+            defaults.max_connect_errors,
+            defaults.agent_timeout
+        ),
+        (Duration::from_secs(10), 100, Duration::from_secs(30))
+    );
+    for (yaml, field) in [
+        ("connect_timeout: 0s\n", "connect_timeout"),
+        ("max_connect_errors: 0\n", "max_connect_errors"),
+        ("agent_timeout: 0s\n", "agent_timeout"),
+    ] {
+        let err = Config::from_yaml(yaml, &no_env).unwrap_err();
+        assert!(err.to_string().starts_with(field), "{err}");
+    }
+    let config = Config::from_yaml("connect_timeout: 3s\nagent_timeout: 2m\n", &no_env).unwrap();
+    assert_eq!(config.connect_timeout, Duration::from_secs(3));
+    assert_eq!(config.agent_timeout, Duration::from_secs(120));
 }
 
 #[test]

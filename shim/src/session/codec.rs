@@ -10,6 +10,11 @@ use tokio_util::codec::Decoder;
 pub const MAX_PAYLOAD: usize = 0xFF_FF_FF;
 /// Largest joined payload accepted from a client (the shim's `max_allowed_packet`): 64 MiB.
 pub const MAX_ALLOWED_PACKET: usize = 64 << 20;
+/// Largest packet accepted before authentication: 16 KiB. A HandshakeResponse holds a user name,
+/// a scramble, a database name, a plugin name and connection attributes (MySQL caps those at
+/// 64 KiB but clients send well under 1 KiB); a larger header is refused before any of its
+/// payload is buffered.
+pub const MAX_PRE_AUTH_PACKET: usize = 16 << 10;
 
 /// One logical packet from the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,16 +31,35 @@ pub enum CodecError {
     /// Socket error.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
-    /// More than [`MAX_ALLOWED_PACKET`] bytes.
-    #[error("packet larger than {MAX_ALLOWED_PACKET} bytes")]
+    /// More bytes than the decoder's limit ([`MAX_ALLOWED_PACKET`] once logged in).
+    #[error("packet larger than the limit")]
     TooLarge,
 }
 
 /// Decodes client packets. Sequence ids are taken as sent (a client out of step is answered in
-/// its own numbering rather than dropped).
-#[derive(Debug, Default)]
+/// its own numbering rather than dropped). A joined payload over the limit is refused as soon as
+/// a header announces it.
+#[derive(Debug)]
 pub struct PacketDecoder {
     partial: Vec<u8>,
+    limit: usize,
+}
+
+impl Default for PacketDecoder {
+    /// The limit before authentication, [`MAX_PRE_AUTH_PACKET`].
+    fn default() -> Self {
+        Self {
+            partial: Vec::new(),
+            limit: MAX_PRE_AUTH_PACKET,
+        }
+    }
+}
+
+impl PacketDecoder {
+    /// Sets the largest joined payload accepted (bytes).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
 }
 
 impl Decoder for PacketDecoder {
@@ -49,7 +73,7 @@ impl Decoder for PacketDecoder {
             }
             let len = usize::from(src[0]) | usize::from(src[1]) << 8 | usize::from(src[2]) << 16;
             let seq = src[3];
-            if self.partial.len() + len > MAX_ALLOWED_PACKET {
+            if self.partial.len() + len > self.limit {
                 return Err(CodecError::TooLarge);
             }
             if src.len() < 4 + len {
@@ -129,12 +153,28 @@ mod tests {
         drop(writer);
         let mut src = BytesMut::from(&out[..]);
         let mut decoder = PacketDecoder::default();
+        decoder.set_limit(MAX_ALLOWED_PACKET);
         let first = decoder.decode(&mut src).unwrap().unwrap();
         assert_eq!((first.seq, first.payload.len()), (2, payload.len()));
         assert_eq!(first.payload, payload);
         let second = decoder.decode(&mut src).unwrap().unwrap();
         assert_eq!((second.seq, second.payload.len()), (4, MAX_PAYLOAD));
         assert!(src.is_empty());
+    }
+
+    #[test]
+    fn refuses_a_large_header_before_its_payload() {
+        let mut decoder = PacketDecoder::default();
+        // A header announcing 16 MiB − 1 bytes, nothing after it.
+        let mut src = BytesMut::from(&[0xff, 0xff, 0xff, 1][..]);
+        assert!(matches!(
+            decoder.decode(&mut src),
+            Err(CodecError::TooLarge)
+        ));
+        assert!(src.capacity() < 1 << 20, "nothing reserved for the payload");
+        decoder.set_limit(MAX_ALLOWED_PACKET);
+        let mut src = BytesMut::from(&[0xff, 0xff, 0xff, 1][..]);
+        assert!(decoder.decode(&mut src).unwrap().is_none());
     }
 
     #[test]

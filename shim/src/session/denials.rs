@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
+/// Most user names tracked; past it the counts start over (a flood of invented names cannot
+/// grow the map without bound).
+pub const MAX_USERS: usize = 10_000;
+
 /// Shortest time between two summary lines for one user.
 pub const SUMMARY_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -35,6 +39,9 @@ impl LoginDenials {
         let Ok(mut map) = self.by_user.lock() else {
             return Logged::Counted;
         };
+        if map.len() >= MAX_USERS && !map.contains_key(user) {
+            map.clear();
+        }
         let Some((count, since)) = map.get_mut(user) else {
             map.insert(user.to_owned(), (0, now));
             warn!(

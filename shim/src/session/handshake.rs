@@ -129,23 +129,47 @@ async fn authenticate<W: AsyncWrite + Unpin>(
         return refuse(writer, MysqlError::client_too_old()).await;
     }
     let user = String::from_utf8_lossy(response.user()).into_owned();
-    let Some((account, password)) = shared.account(&user) else {
-        let error = MysqlError::unknown_tenant(&user);
-        shared
-            .denials
-            .record(&user, &error.message, std::time::Instant::now());
-        return refuse(writer, error).await;
+    // While this address has failed logins, its password checks run one at a time.
+    let turn = shared.hosts.auth_turn(peer.ip()).await;
+    // An unknown user is refused exactly as a wrong password is, after the same exchange with a
+    // password nobody knows, so the answer does not tell which user names exist; the log keeps
+    // the real reason.
+    let known = shared.account(&user);
+    let unknown_password;
+    let password = match &known {
+        Some((_, password)) => *password,
+        None => {
+            unknown_password = unguessable();
+            &unknown_password
+        }
     };
     let database = response
         .db_name()
         .filter(|db| !db.is_empty())
         .map(|db| String::from_utf8_lossy(db).into_owned());
     let (proved, used_password) = prove(reader, writer, &salt, password, &response).await?;
-    if !proved {
-        let host = peer.ip().to_string();
-        let error = MysqlError::access_denied(&user, &host, used_password);
-        return refuse(writer, error).await;
-    }
+    let account = match known {
+        Some((account, _)) if proved => account,
+        _ => {
+            let host = peer.ip().to_string();
+            let error = MysqlError::access_denied(&user, &host, used_password);
+            let reason = if shared.account(&user).is_some() {
+                error.message.clone()
+            } else {
+                MysqlError::unknown_tenant(&user).message
+            };
+            shared
+                .denials
+                .record(&user, &reason, std::time::Instant::now());
+            let delay = shared
+                .hosts
+                .auth_failed(peer.ip(), std::time::Instant::now());
+            tokio::time::sleep(delay).await;
+            drop(turn);
+            return refuse(writer, error).await;
+        }
+    };
+    drop(turn);
     // A connect-time database outside `allowed_schemas` refuses the login, as MySQL does.
     if let (Account::Tenant(tenant), Some(db)) = (&account, &database) {
         if !tenant.may_use(db) {
@@ -216,6 +240,15 @@ async fn switched<W: AsyncWrite + Unpin>(
         verify_native(salt, password, &scramble),
         !scramble.is_empty(),
     ))
+}
+
+/// A random cleartext password no client can know, checked for a user name that is not
+/// configured so that its refusal takes the same exchange as a wrong password.
+pub(super) fn unguessable() -> String {
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| char::from(rng.random_range(b'a'..=b'z')))
+        .collect()
 }
 
 /// `caching_sha2_password` AuthMoreData status: the fast path succeeded.

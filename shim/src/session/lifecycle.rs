@@ -91,20 +91,25 @@ impl Session {
             self.send_err(&e).await?;
             return self.close_after_refusal().await;
         };
-        let Some((account, password)) = self.shared.account(&request.user) else {
-            let e = MysqlError::unknown_tenant(&request.user);
-            let now = std::time::Instant::now();
-            self.shared.denials.record(&request.user, &e.message, now);
-            self.send_err(&e).await?;
-            return self.close_after_refusal().await;
+        // As at login: one check at a time per address with failures, an unknown user refused
+        // exactly as a wrong password (the log keeps the real reason), each failure delayed.
+        let ip = self.state.host.parse().ok();
+        let turn = match ip {
+            Some(ip) => self.shared.hosts.auth_turn(ip).await,
+            None => None,
         };
-        let password = password.to_owned();
+        let known = self.shared.account(&request.user);
+        let password = match &known {
+            Some((_, password)) => (*password).to_owned(),
+            None => super::handshake::unguessable(),
+        };
         let native = request
             .plugin
             .as_deref()
             .is_none_or(|p| p == "mysql_native_password");
         let mut proof_salt = self.salt;
         let mut proved = native && verify_native(&proof_salt, &password, &request.scramble);
+        let mut sent = !request.scramble.is_empty();
         if !proved {
             proof_salt = salt();
             let scramble = switch_to_native(&mut self.reader, &mut self.writer, &proof_salt)
@@ -113,14 +118,28 @@ impl Session {
                     HandshakeError::Io(e) => e,
                     HandshakeError::Refused(_) => std::io::ErrorKind::ConnectionAborted.into(),
                 })?;
+            sent = !scramble.is_empty();
             proved = verify_native(&proof_salt, &password, &scramble);
         }
-        if !proved {
-            let e =
-                MysqlError::access_denied(&request.user, &self.state.host, !password.is_empty());
-            self.send_err(&e).await?;
-            return self.close_after_refusal().await;
-        }
+        let account = match known {
+            Some((account, _)) if proved => account,
+            known => {
+                let e = MysqlError::access_denied(&request.user, &self.state.host, sent);
+                let reason = match known {
+                    Some(_) => e.message.clone(),
+                    None => MysqlError::unknown_tenant(&request.user).message,
+                };
+                let now = std::time::Instant::now();
+                self.shared.denials.record(&request.user, &reason, now);
+                if let Some(ip) = ip {
+                    tokio::time::sleep(self.shared.hosts.auth_failed(ip, now)).await;
+                }
+                drop(turn);
+                self.send_err(&e).await?;
+                return self.close_after_refusal().await;
+            }
+        };
+        drop(turn);
         if let (Account::Tenant(tenant), Some(db)) = (&account, &request.database) {
             if !tenant.may_use(db) {
                 let e = MysqlError::schema_denied(&request.user, &self.state.host, db);
@@ -129,6 +148,7 @@ impl Session {
             }
         }
         tracing::info!(user = %request.user, "change user");
+        self.handle.set_user(&request.user);
         self.account = account;
         self.salt = proof_salt;
         let charset = match request.collation {

@@ -12,6 +12,7 @@ pub mod codec;
 mod definitions;
 pub mod denials;
 mod handshake;
+pub mod kill;
 mod lifecycle;
 mod packets;
 mod prepare;
@@ -29,7 +30,7 @@ use mysql_common::constants::{CapabilityFlags, StatusFlags};
 use mysql_common::io::BufMutExt;
 use mysql_common::packets::Column;
 use tokio::net::TcpStream;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use self::codec::{CodecError, Packet, PacketWriter};
 use self::definitions::DefinitionCache;
@@ -40,20 +41,60 @@ use crate::charset::ClientCharset;
 use crate::chatter::SessionState;
 use crate::encode::{for_results, write_column_definition};
 use crate::error::{ClientFamily, MysqlError};
-use crate::server::{Account, Shared, Tenant};
+use crate::server::{Account, Connecting, Shared, Tenant};
 
 pub use self::handshake::server_capabilities;
 
-/// Runs a connection to completion.
-pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, connection_id: u32) {
-    let (reader, writer, auth) =
-        match handshake::connect(stream, &shared, connection_id, peer).await {
-            Ok(opened) => opened,
-            Err(HandshakeError::Refused(e)) => {
-                return info!(code = e.code, error = %e.message, "login refused");
+/// Runs a connection to completion: the connection phase under `connect_timeout` (and closed
+/// early when `connecting` is evicted by newer connections), then, with one of
+/// `max_connections` places, the command phase.
+pub async fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    connection_id: u32,
+    connecting: Connecting,
+) {
+    let handshake = handshake::connect(stream, &shared, connection_id, peer);
+    let ended = tokio::select! {
+        ended = tokio::time::timeout(shared.connect_timeout, handshake) => ended.ok(),
+        () = connecting.evicted.notified() => None,
+    };
+    drop(connecting);
+    let now = std::time::Instant::now();
+    let (mut reader, writer, auth) = match ended {
+        Some(Ok(opened)) => opened,
+        Some(Err(HandshakeError::Refused(e))) => {
+            // Failed logins are throttled in `handshake`; other refusals are connection errors.
+            if !matches!(e.code, 1044 | 1045) && shared.hosts.connect_error(peer.ip(), now) {
+                info!(%peer, "host blocked after max_connect_errors connection errors");
             }
-            Err(HandshakeError::Io(e)) => return debug!(error = %e, "handshake aborted"),
-        };
+            return info!(code = e.code, error = %e.message, "login refused");
+        }
+        Some(Err(HandshakeError::Io(e))) => {
+            if shared.hosts.connect_error(peer.ip(), now) {
+                info!(%peer, "host blocked after max_connect_errors connection errors");
+            }
+            return debug!(error = %e, "handshake aborted");
+        }
+        None => {
+            if shared.hosts.connect_error(peer.ip(), now) {
+                info!(%peer, "host blocked after max_connect_errors connection errors");
+            }
+            return debug!("connection phase timed out or was evicted");
+        }
+    };
+    shared.hosts.logged_in(peer.ip());
+    let Some(_slot) = shared.session_slot() else {
+        warn!(max = shared.max_connections, "too many connections");
+        let mut writer = writer;
+        let error = MysqlError::too_many_connections();
+        if writer.write(&packets::err(&error)).await.is_ok() {
+            let _ = writer.flush().await;
+        }
+        return;
+    };
+    reader.decoder_mut().set_limit(codec::MAX_ALLOWED_PACKET);
     // Monitor sessions come every few seconds per ProxySQL: debug only (proxysql/README.md).
     let monitor = matches!(auth.account, Account::Monitor);
     if monitor {
@@ -61,6 +102,8 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
     } else {
         info!(user = %auth.user, "login");
     }
+    let handle = shared.sessions.register(connection_id, &auth.user);
+    let _registered = Unregister(Arc::clone(&shared), connection_id);
     let mut state = SessionState::new(
         auth.user,
         peer.ip().to_string(),
@@ -82,6 +125,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
         definitions: DefinitionCache::default(),
         shared,
         salt: auth.salt,
+        handle,
     };
     if let Err(e) = session.command_loop().await {
         debug!(error = %e, "connection ended");
@@ -90,6 +134,15 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, conne
         debug!("connection closed");
     } else {
         info!("connection closed");
+    }
+}
+
+/// Takes a session out of the `KILL` registry when it ends.
+struct Unregister(Arc<Shared>, u32);
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        self.0.sessions.remove(self.1);
     }
 }
 
@@ -112,12 +165,14 @@ pub(crate) struct Session {
     shared: Arc<Shared>,
     /// The salt of the last successful authentication.
     salt: [u8; 20],
+    /// This session in the `KILL` registry.
+    handle: Arc<kill::Handle>,
 }
 
-/// Answers a connection over `max_connections` with ERR 1040 in place of the handshake.
-pub async fn refuse_too_many(stream: TcpStream) {
+/// Answers a connection with `error` in place of the handshake (1040 over `max_connections`,
+/// 1129 for a blocked host).
+pub async fn refuse(stream: TcpStream, error: MysqlError) {
     let mut writer = PacketWriter::new(stream);
-    let error = MysqlError::too_many_connections();
     if writer.write(&packets::err_pre41(&error)).await.is_ok() {
         let _ = writer.flush().await;
     }
@@ -166,14 +221,22 @@ impl Session {
             }
             self.dispatch(cmd, body).await?;
             self.writer.flush().await?;
+            if self.handle.killed().is_cancelled() {
+                return Ok(());
+            }
         }
     }
 
+    /// The next command; `None` when the client hung up or the connection was killed.
     async fn next_packet(&mut self) -> Result<Option<Packet>, CodecError> {
         if let Some(packet) = self.pending.take() {
             return Ok(Some(packet));
         }
-        self.reader.next().await.transpose()
+        let killed = self.handle.killed().clone();
+        tokio::select! {
+            next = self.reader.next() => next.transpose(),
+            () = killed.cancelled() => Ok(None),
+        }
     }
 
     async fn dispatch(&mut self, cmd: u8, body: &[u8]) -> std::io::Result<()> {

@@ -24,6 +24,10 @@ impl Session {
     /// known from the table metadata) column definitions.
     pub(super) async fn stmt_prepare(&mut self, body: &[u8]) -> std::io::Result<()> {
         let sql = self.state.client_charset.decode(body).into_owned();
+        // What COM_QUERY would refuse before parsing is refused here, before it is kept.
+        if let Err(e) = crate::classify::complexity::check_text(&sql) {
+            return self.send_err(&e.into()).await;
+        }
         let offsets = placeholders(&sql);
         let Ok(params) = u16::try_from(offsets.len()) else {
             let e = MysqlError::new(
@@ -162,9 +166,7 @@ impl Session {
             return;
         };
         let index = u16::from_le_bytes([index[0], index[1]]);
-        if let Some(statement) = self.statements.get_mut(id) {
-            statement.append_long_data(index, body.get(6..).unwrap_or_default());
-        }
+        (self.statements).append_long_data(id, index, body.get(6..).unwrap_or_default());
     }
 
     /// COM_STMT_CLOSE: forgets the statement; never answered.

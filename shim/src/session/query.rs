@@ -70,6 +70,9 @@ impl From<ClassifyError> for MysqlError {
                 format!("dbtrail-shim: cannot join virtual schema {schema} with a real table"),
             ),
             ClassifyError::BadTime(detail) => MysqlError::bad_time(detail),
+            ClassifyError::TooComplex(detail) => {
+                MysqlError::new(1064, b"42000", format!("dbtrail-shim: {detail}"))
+            }
         }
     }
 }
@@ -108,8 +111,18 @@ impl Session {
             self.state.warnings.clear();
         }
         let timeout = self.shared.limits.query_timeout;
+        let handle = std::sync::Arc::clone(&self.handle);
+        let interrupt = handle.begin_query();
         let work = async {
             match statement {
+                ShimStatement::Chatter(Chatter::Kill { query, id }) => {
+                    let user = self.state.user.clone();
+                    match self.shared.sessions.kill(id, &user, query) {
+                        // KILL of this very connection ends it after the answer.
+                        Ok(()) => Ok(self.send_ok().await?),
+                        Err(e) => Err(Failure::Mysql(e)),
+                    }
+                }
                 ShimStatement::Chatter(Chatter::Use(db)) => {
                     self.check_use(&db).await?;
                     self.state.database = Some(db);
@@ -129,13 +142,28 @@ impl Session {
                 }
             }
         };
-        let outcome = match timeout {
-            None => work.await,
-            Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-                let written = crate::plan::reads::format_window(limit);
-                Err(Failure::Mysql(MysqlError::query_timeout(&written)))
-            }),
+        let limited = async {
+            match timeout {
+                None => work.await,
+                Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                    let written = crate::plan::reads::format_window(limit);
+                    Err(Failure::Mysql(MysqlError::query_timeout(&written)))
+                }),
+            }
         };
+        // KILL [QUERY] from another connection drops the work (and its agent call or stream).
+        let outcome = tokio::select! {
+            biased;
+            outcome = limited => outcome,
+            () = interrupt.cancelled() => Err(Failure::Mysql(
+                if handle.killed().is_cancelled() {
+                    super::kill::connection_killed()
+                } else {
+                    super::kill::interrupted()
+                },
+            )),
+        };
+        handle.end_query();
         match outcome {
             Ok(()) => Ok(()),
             Err(Failure::Mysql(e)) => self.send_err(&e).await,

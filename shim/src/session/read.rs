@@ -15,7 +15,7 @@ use crate::classify::time_literal::parse_time_literal;
 use crate::classify::{DiffQuery, FlashbackQuery, Literal, TimeExpr};
 use crate::encode::{column_definition, json};
 use crate::error::MysqlError;
-use crate::plan::reads::{diff_columns, plan_diff, DiffPlan};
+use crate::plan::reads::{diff_columns, format_window, plan_diff, DiffPlan};
 use crate::plan::{now_us, resolve, PlanError, TimeZone};
 use crate::server::{Account, Tenant};
 
@@ -183,8 +183,17 @@ impl Session {
     ) -> Result<(), Failure> {
         let (tenant, table) = self.read_target(&query.read).await?;
         let window = (self.instant(&query.from), self.instant(&query.to));
-        let limits = (self.shared.limits.max_diff_window, self.allow_wide_diff());
-        let plan = plan_diff(query, &table, tenant.config.server_id, window, limits)?;
+        // `@dbtrail_allow_wide_diff = ON` lifts the window limit only for a tenant configured
+        // with `allow_wide_diff: true`; for any other it is refused (1227), not ignored.
+        let wants_wide = self.allow_wide_diff();
+        let permitted = tenant.config.allow_wide_diff;
+        let limits = (self.shared.limits.max_diff_window, wants_wide && permitted);
+        let plan = match plan_diff(query, &table, tenant.config.server_id, window, limits) {
+            Err(PlanError::DiffWindow(limit)) if wants_wide => {
+                return Err(Failure::Mysql(wide_diff_denied(&format_window(limit))));
+            }
+            planned => planned?,
+        };
         tracing::debug!(request = ?plan.request, "diff");
         let response = self
             .until_disconnect(tenant.backend.diff(&plan.request))
@@ -234,6 +243,20 @@ impl Session {
         }
         Ok(self.send_end_of_rows(self.warning_count()).await?)
     }
+}
+
+/// 1227 (42000, MySQL's `ER_SPECIFIC_ACCESS_DENIED_ERROR`): `@dbtrail_allow_wide_diff = ON` for a
+/// tenant without `allow_wide_diff: true`, on a window wider than `limit` (as written).
+fn wide_diff_denied(limit: &str) -> MysqlError {
+    MysqlError::new(
+        1227,
+        b"42000",
+        format!(
+            "Access denied; you need (at least one of) the allow_wide_diff privilege(s) for this operation \
+             (dbtrail-shim: the _diff window exceeds limits.max_diff_window ({limit}); \
+             @dbtrail_allow_wide_diff = ON needs allow_wide_diff: true for this tenant in shim.yaml)"
+        ),
+    )
 }
 
 /// The change columns as column metadata: `event_time` DATETIME(6), strings, `binlog_pos`

@@ -1,8 +1,10 @@
 //! Prepared statements of one connection and the COM_STMT_EXECUTE parameter block.
 //!
 //! ProxySQL prepares once per backend connection and never sends COM_STMT_CLOSE, so the store is
-//! bounded: past [`MAX_STATEMENTS`] the least recently used statement is evicted (a later
-//! EXECUTE of it gets ERR 1243, as after a server-side close).
+//! bounded: past [`MAX_STATEMENTS`] statements or [`MAX_SESSION_BYTES`] of statement text and
+//! long data, the least recently used statement is evicted (a later EXECUTE of it gets ERR 1243,
+//! as after a server-side close). Long data of one statement is bounded by [`MAX_LONG_DATA`]
+//! (past it, EXECUTE answers ERR 1153, as MySQL past `max_long_data_size`).
 
 use std::collections::HashMap;
 
@@ -16,6 +18,11 @@ use crate::error::MysqlError;
 
 /// Most statements one connection keeps.
 pub const MAX_STATEMENTS: usize = 1024;
+/// Most bytes of statement text plus collected long data one connection keeps: 16 MiB.
+pub const MAX_SESSION_BYTES: usize = 16 << 20;
+/// Most long data (COM_STMT_SEND_LONG_DATA) one statement collects between executions: the
+/// longest statement text the shim parses, since the data is spliced into it as a literal.
+pub const MAX_LONG_DATA: usize = crate::classify::complexity::MAX_STATEMENT_BYTES;
 
 /// Flag bit of a parameter type: UNSIGNED.
 const PARAM_UNSIGNED: u8 = 0x80;
@@ -32,6 +39,8 @@ pub struct Prepared {
     types: Option<Vec<(ColumnType, ColumnFlags)>>,
     /// COM_STMT_SEND_LONG_DATA chunks by parameter index, cleared after each EXECUTE.
     long_data: HashMap<u16, Vec<u8>>,
+    /// More long data than allowed was sent since the last EXECUTE (and dropped).
+    long_overflow: bool,
     /// Recency stamp for eviction.
     used: u64,
 }
@@ -48,7 +57,9 @@ impl Statements {
     /// Stores a statement and returns its id (never 0), evicting the least recently used one
     /// when full.
     pub fn insert(&mut self, sql: String, placeholders: Vec<usize>) -> u32 {
-        if self.by_id.len() >= MAX_STATEMENTS {
+        while !self.by_id.is_empty()
+            && (self.by_id.len() >= MAX_STATEMENTS || self.bytes() + sql.len() > MAX_SESSION_BYTES)
+        {
             let oldest = self
                 .by_id
                 .iter()
@@ -65,6 +76,7 @@ impl Statements {
             placeholders,
             types: None,
             long_data: HashMap::new(),
+            long_overflow: false,
             used: self.clock,
         };
         self.by_id.insert(self.next_id, statement);
@@ -90,6 +102,31 @@ impl Statements {
         self.by_id.len()
     }
 
+    /// Bytes held: statement texts and collected long data.
+    pub fn bytes(&self) -> usize {
+        self.by_id.values().map(Prepared::bytes).sum()
+    }
+
+    /// COM_STMT_SEND_LONG_DATA: appends `data` to parameter `index` of statement `id`, unless
+    /// that takes the statement past [`MAX_LONG_DATA`] or the connection past
+    /// [`MAX_SESSION_BYTES`]: then the data is dropped and the next EXECUTE fails.
+    pub fn append_long_data(&mut self, id: u32, index: u16, data: &[u8]) {
+        let total = self.bytes();
+        let Some(statement) = self.get_mut(id) else {
+            return;
+        };
+        let collected: usize = statement.long_data.values().map(Vec::len).sum();
+        if statement.long_overflow
+            || collected + data.len() > MAX_LONG_DATA
+            || total + data.len() > MAX_SESSION_BYTES
+        {
+            statement.long_overflow = true;
+            statement.long_data.clear();
+            return;
+        }
+        statement.append_long_data(index, data);
+    }
+
     /// Forgets every statement (COM_CHANGE_USER, COM_RESET_CONNECTION).
     pub fn clear(&mut self) {
         self.by_id.clear();
@@ -108,12 +145,27 @@ impl Prepared {
     /// COM_STMT_RESET: drops collected long data.
     pub fn reset(&mut self) {
         self.long_data.clear();
+        self.long_overflow = false;
+    }
+
+    fn bytes(&self) -> usize {
+        self.sql.len() + self.long_data.values().map(Vec::len).sum::<usize>()
     }
 
     /// Decodes the parameter block of COM_STMT_EXECUTE (`body` after the 9-byte header):
     /// NULL bitmap (offset 0), `new-params-bound-flag`, types when the flag is 1, then values.
     /// Long data collected for a parameter replaces its (absent) inline value.
     pub fn bind_params(&mut self, body: &[u8]) -> Result<Vec<Value>, MysqlError> {
+        if std::mem::take(&mut self.long_overflow) {
+            self.long_data.clear();
+            return Err(MysqlError::new(
+                1153,
+                b"08S01",
+                format!(
+                    "Parameter of prepared statement which is set through mysql_send_long_data() is longer than {MAX_LONG_DATA} bytes"
+                ),
+            ));
+        }
         let count = self.placeholders.len();
         if count == 0 {
             return Ok(Vec::new());
@@ -218,6 +270,43 @@ mod tests {
         assert_eq!(
             statement.bind_params(&body).unwrap(),
             vec![Value::Bytes(b"abcd".to_vec())]
+        );
+    }
+
+    #[test]
+    fn long_data_is_bounded() {
+        let mut statements = Statements::default();
+        let id = statements.insert("SELECT ?".into(), vec![7]);
+        let chunk = vec![b'x'; MAX_LONG_DATA / 2 + 1];
+        statements.append_long_data(id, 0, &chunk);
+        assert_eq!(statements.bytes(), 8 + chunk.len());
+        statements.append_long_data(id, 0, &chunk);
+        assert_eq!(statements.bytes(), 8, "the overflowing data is dropped");
+        let body = [0u8, 1, ColumnType::MYSQL_TYPE_BLOB as u8, 0];
+        let statement = statements.get_mut(id).unwrap();
+        assert_eq!(statement.bind_params(&body).unwrap_err().code, 1153);
+        // The next execution starts over.
+        statements.append_long_data(id, 0, b"ab");
+        let statement = statements.get_mut(id).unwrap();
+        assert_eq!(
+            statement.bind_params(&body).unwrap(),
+            vec![Value::Bytes(b"ab".to_vec())]
+        );
+    }
+
+    #[test]
+    fn statement_bytes_are_bounded_per_connection() {
+        let mut statements = Statements::default();
+        let text = "x".repeat(MAX_SESSION_BYTES / 4);
+        let first = statements.insert(text.clone(), Vec::new());
+        for _ in 0..8 {
+            statements.insert(text.clone(), Vec::new());
+        }
+        assert!(statements.bytes() <= MAX_SESSION_BYTES);
+        assert!(statements.len() <= 4);
+        assert!(
+            statements.get_mut(first).is_none(),
+            "least recently used evicted"
         );
     }
 

@@ -7,7 +7,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::codec::FramedRead;
 
-use super::codec::{Packet, PacketDecoder, PacketWriter, MAX_ALLOWED_PACKET};
+use super::codec::{Packet, PacketDecoder, PacketWriter, MAX_PRE_AUTH_PACKET};
 use super::handshake::HandshakeError;
 use crate::server::Shared;
 
@@ -84,13 +84,19 @@ pub async fn open(
 }
 
 /// One packet straight from the socket, reading exactly its bytes (nothing of a following TLS
-/// handshake is consumed). Split packets are not expected this early.
+/// handshake is consumed). Split packets are not expected this early; a header announcing more
+/// than [`MAX_PRE_AUTH_PACKET`] is answered with ERR 1153 before any payload is read.
 async fn read_raw(stream: &mut TcpStream) -> Result<Packet, HandshakeError> {
     let mut header = [0u8; 4];
     stream.read_exact(&mut header).await?;
     let len = usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
-    if len > MAX_ALLOWED_PACKET {
-        return Err(HandshakeError::Io(std::io::ErrorKind::InvalidData.into()));
+    if len > MAX_PRE_AUTH_PACKET {
+        let mut writer = PacketWriter::new(&mut *stream);
+        writer.seq = header[3].wrapping_add(1);
+        let error = crate::error::MysqlError::packet_too_large();
+        writer.write(&super::packets::err(&error)).await?;
+        writer.flush().await?;
+        return Err(HandshakeError::Refused(error));
     }
     let mut payload = vec![0; len];
     stream.read_exact(&mut payload).await?;

@@ -38,6 +38,8 @@ pub const ID_NO_HISTORY: i64 = 9009;
 pub const CAPTURED_IDS: std::ops::Range<i64> = 500..600;
 /// The warning the fake gives for [`ID_NO_HISTORY`].
 pub const NO_HISTORY_WARNING: &str = "no captured change for key (9009) in shop.orders: a row that existed before capture began and never changed since is not visible without a baseline";
+/// A snapshot whose range starts here never ends: a row every millisecond until dropped.
+pub const ID_ENDLESS: i64 = 9010;
 /// Rows of the fake `_snapshot.orders`: ids 1..=SNAPSHOT_ROWS.
 pub const SNAPSHOT_ROWS: i64 = 5000;
 
@@ -49,6 +51,18 @@ pub struct FakeBackend {
     pub diffs: Mutex<Vec<DiffRequest>>,
     /// Every snapshot request received.
     pub snapshots: Mutex<Vec<SnapshotRequest>>,
+    /// Set when an endless snapshot stream ([`ID_ENDLESS`]) is dropped: the shim stopped
+    /// reading it (over HTTP this closes the connection and the agent stops its scan).
+    pub endless_dropped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 fn column(name: &str, data_type: DataType, nullable: bool) -> ColumnInfo {
@@ -293,7 +307,16 @@ impl FakeBackend {
             seq: 7,
             warnings: vec!["baseline of 2026-04-27 00:00 used".into()],
         };
-        let rows: futures_util::stream::BoxStream<'static, _> = if start == ID_CUT {
+        let rows: futures_util::stream::BoxStream<'static, _> = if start == ID_ENDLESS {
+            let flag = DropFlag(Arc::clone(&self.endless_dropped));
+            Box::pin(futures_util::stream::unfold(
+                (1i64, flag),
+                |(id, flag)| async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    Some((Ok(row(id)), (id + 1, flag)))
+                },
+            ))
+        } else if start == ID_CUT {
             let cut = ClientError::Unreachable("snapshot stream cut after 3 rows".into());
             let items: Vec<Result<Vec<Value>, ClientError>> =
                 vec![Ok(row(1)), Ok(row(2)), Ok(row(3)), Err(cut)];
@@ -320,7 +343,7 @@ impl TestServer {
     /// A server whose shim.yaml also holds `extra` (top-level YAML lines).
     pub async fn start_with(extra: &str) -> TestServer {
         let yaml = format!(
-            "listen: 127.0.0.1:0\nagent_url: http://127.0.0.1:1\ntenants:\n  - {{ mysql_user: {USER}, mysql_password: {PASSWORD}, server_id: 7 }}\n  - {{ mysql_user: hashed, mysql_password: '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9', server_id: 7 }}\n  - {{ mysql_user: narrow, mysql_password: n, server_id: 7, allowed_schemas: [crm] }}\n{extra}"
+            "listen: 127.0.0.1:0\nagent_url: http://127.0.0.1:1\ntenants:\n  - {{ mysql_user: {USER}, mysql_password: {PASSWORD}, server_id: 7 }}\n  - {{ mysql_user: hashed, mysql_password: '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9', server_id: 7 }}\n  - {{ mysql_user: narrow, mysql_password: n, server_id: 7, allowed_schemas: [crm] }}\n  - {{ mysql_user: wide, mysql_password: w, server_id: 7, allow_wide_diff: true }}\n{extra}"
         );
         let config = Config::from_yaml(&yaml, &|_| None).expect("config");
         let backend = Arc::new(FakeBackend::default());
