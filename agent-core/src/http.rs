@@ -1,5 +1,7 @@
-//! The HTTP API (axum): `/health`, `/v1/tables`, `/v1/flashback`; bearer-token protected except
-//! `/health`. Bodies and error shape are defined in the `agent-api` crate.
+//! The HTTP API (axum): `/health`, `/metrics`, `/v1/tables`, `/v1/flashback`, ...; every route
+//! needs the bearer token, `/health` and `/metrics` only unless `health_public: true` (they show
+//! binlog positions, GTIDs and table names). Bodies and error shape are defined in the `agent-api`
+//! crate.
 
 use std::sync::Arc;
 
@@ -145,13 +147,35 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn health(State(app): State<Arc<App>>) -> Json<HealthResponse> {
+/// The bearer check of `/health` and `/metrics`: none with `health_public: true`.
+fn authorize_status(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    if app.config.health_public {
+        return Ok(());
+    }
+    authorize(app, headers)
+}
+
+/// `GET /health`: 200 with `success: true`, or 503 with `success: false` and the reason while
+/// capture is stopped by a storage failure ([`crate::storage`]).
+async fn health(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize_status(&app, &headers)?;
     let mut sources: Vec<_> = app.sources.values().map(|s| s.health()).collect();
     sources.sort_by_key(|s| s.server_id);
-    Json(HealthResponse {
-        success: true,
+    let reason = app.storage.failed();
+    let status = if reason.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = HealthResponse {
+        success: reason.is_none(),
         sources,
-    })
+        reason,
+    };
+    Ok((status, Json(body)).into_response())
 }
 
 async fn tables(
@@ -193,11 +217,35 @@ async fn flashback(
 ) -> Result<Response, ApiError> {
     let req: FlashbackRequest = authorized_request(&app, &headers, &body, "flashback")?;
     let span = info_span!("flashback", server_id = req.server_id, schema = %req.schema, table = %req.table, as_of_us = req.as_of_us);
-    let resp = reconstruct::flashback(&app, &req).instrument(span).await?;
-    if accepts_rows(&headers) {
-        return Ok(rows_body(resp));
-    }
-    Ok(json_body(&resp))
+    let binary = accepts_rows(&headers);
+    let answer = reconstruct::flashback_body(app.clone(), &req, binary)
+        .instrument(span)
+        .await?;
+    let rx = match answer {
+        reconstruct::FlashbackBody::Whole(resp) if binary => return Ok(rows_body(resp)),
+        reconstruct::FlashbackBody::Whole(resp) => return Ok(json_body(&resp)),
+        reconstruct::FlashbackBody::Stream(rx) => rx,
+    };
+    // A key range, streamed: an error after the first bytes aborts the body (see
+    // `reconstruct::range`), so the client never takes a cut answer for a whole one.
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let item = rx.recv().await?;
+        let item = item.map(Bytes::from).map_err(|e| {
+            warn!(code = ?e.code, message = %e.message, "flashback range broke off");
+            std::io::Error::other(e.message)
+        });
+        Some((item, rx))
+    });
+    let mut resp = axum::body::Body::from_stream(stream).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(if binary {
+            wire::ROWS_MEDIA_TYPE
+        } else {
+            "application/json"
+        }),
+    );
+    Ok(resp)
 }
 
 async fn diff(
@@ -294,7 +342,10 @@ async fn baselines_import(
     Ok(json_body(&resp))
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> Response {
+async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(e) = authorize_status(&app, &headers) {
+        return e.into_response();
+    }
     let mut resp = crate::metrics::render(&app).into_response();
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,

@@ -10,12 +10,14 @@ pub mod capture;
 pub mod columnar;
 pub mod config;
 pub mod export;
+pub mod fsname;
 pub mod http;
 pub mod index;
 pub mod metrics;
 pub mod reconstruct;
 pub mod recover;
 pub mod schema;
+pub mod storage;
 #[cfg(test)]
 mod test_support;
 
@@ -39,6 +41,8 @@ pub struct App {
     /// The source's recent answers about tables capture never saw
     /// ([`reconstruct::SourceTableChecks`]).
     pub source_checks: reconstruct::SourceTableChecks,
+    /// Whether the index storage failed (capture stopped until the disk has room again).
+    pub storage: Arc<storage::StorageHealth>,
 }
 
 impl App {
@@ -61,6 +65,7 @@ impl App {
             sources,
             archive: Arc::new(archive),
             source_checks: reconstruct::source_table_checks(),
+            storage: Arc::default(),
         })
     }
 }

@@ -21,6 +21,9 @@ use crate::App;
 mod diff;
 mod snapshot;
 
+mod range;
+pub use range::{flashback_body, FlashbackBody};
+
 pub use diff::diff;
 pub use snapshot::snapshot;
 
