@@ -23,6 +23,7 @@ pub mod cli;
 pub mod history;
 pub mod mariadb;
 pub mod process;
+pub mod reliability;
 pub mod shim;
 
 pub use agent::AgentCore;
