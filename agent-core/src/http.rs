@@ -353,3 +353,52 @@ async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     );
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::IntoFuture;
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// `GET path` over a raw HTTP/1.0 connection: the status code and body.
+    async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n{auth}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let status = out[9..12].parse().unwrap();
+        let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+        (status, body)
+    }
+
+    /// `/health` and `/metrics` reveal positions and GTIDs: token-protected unless
+    /// `health_public: true`; a storage failure makes `/health` 503 with the reason.
+    #[tokio::test]
+    async fn health_and_metrics_need_the_token_unless_public() {
+        for public in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let extra = if public { "health_public: true\n" } else { "" };
+            let app = crate::test_support::app(dir.path(), extra);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(axum::serve(listener, super::router(app.clone())).into_future());
+            let open = if public { 200 } else { 401 };
+            for path in ["/health", "/metrics"] {
+                assert_eq!(get(addr, path, None).await.0, open, "{path} public={public}");
+                assert_eq!(get(addr, path, Some("wrong")).await.0, open, "{path}");
+                assert_eq!(get(addr, path, Some("t")).await.0, 200, "{path}");
+            }
+            assert_eq!(get(addr, "/v1/tables?server_id=1", None).await.0, 401);
+            app.storage.fail("index storage: No space left on device");
+            let (status, body) = get(addr, "/health", Some("t")).await;
+            assert_eq!(status, 503, "{body}");
+            assert!(body.contains("\"success\":false") && body.contains("No space left"), "{body}");
+            let (_, metrics) = get(addr, "/metrics", Some("t")).await;
+            assert!(metrics.lines().any(|l| l == "agent_storage_failed 1"), "{metrics}");
+        }
+    }
+}
