@@ -103,9 +103,9 @@ EOF
 mkdir "$WORK/agent-data"
 say "Starting agent-core on 127.0.0.1:$AGENT_PORT and dbtrail-shim on 127.0.0.1:$SHIM_PORT"
 "$BIN/agent-core" --config "$WORK/agent.yaml" &>"$WORK/agent.log" & PIDS+=($!)
-health_ok() (  # GET /health answers 200
+health_ok() (  # GET /health answers 200 (with the token: health_public is off)
   exec 3<>"/dev/tcp/127.0.0.1/$AGENT_PORT"
-  printf 'GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+  printf 'GET /health HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n\r\n' "$TOKEN" >&3
   read -r _ status _ <&3
   [[ $status == 200 ]]
 )

@@ -47,6 +47,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Bearer token the shim must send.
     pub token: String,
+    /// Whether `GET /health` and `GET /metrics` answer without the bearer token (default false:
+    /// they reveal binlog positions, GTIDs and table names, so they need it like every route).
+    #[serde(default)]
+    pub health_public: bool,
     /// Directory of the change index (created if missing).
     pub data_dir: PathBuf,
     /// How long `AS OF` beyond the capture position waits for capture to pass it (default `2s`).
@@ -76,6 +80,10 @@ pub struct BaselinesConfig {
     /// Newest baselines kept per table (default 7, at least 1).
     #[serde(default = "default_baselines_keep")]
     pub keep: usize,
+    /// Absolute directories under which `POST /v1/baselines/import` (`agent-core
+    /// import-mydumper`) may read a dump; none (default): imports are refused.
+    #[serde(default)]
+    pub import_roots: Vec<PathBuf>,
 }
 
 impl Default for BaselinesConfig {
@@ -83,6 +91,7 @@ impl Default for BaselinesConfig {
         Self {
             schedule: None,
             keep: default_baselines_keep(),
+            import_roots: Vec::new(),
         }
     }
 }
@@ -257,6 +266,14 @@ impl Config {
         }
         if self.baselines.keep == 0 {
             return Err(invalid("baselines.keep".into(), "must be at least 1"));
+        }
+        if let Some((i, _)) = (self.baselines.import_roots.iter().enumerate())
+            .find(|(_, r)| !r.is_absolute())
+        {
+            return Err(invalid(
+                format!("baselines.import_roots[{i}]"),
+                "must be an absolute directory",
+            ));
         }
         if let Some(cron) = &self.baselines.schedule {
             if let Err(e) = crate::baseline::schedule::Cron::parse(cron) {
@@ -451,6 +468,13 @@ mod tests {
         .unwrap();
         assert_eq!(ok.baselines.keep, 2);
         assert_eq!(Config::parse(base).unwrap().baselines.keep, 7);
+        let err = Config::parse(&format!("{base}baselines:\n  import_roots: [dumps]\n"))
+            .unwrap_err();
+        assert!(err.to_string().contains("baselines.import_roots[0]"), "{err}");
+        let ok = Config::parse(&format!("{base}baselines:\n  import_roots: [/backups]\n"))
+            .unwrap();
+        assert_eq!(ok.baselines.import_roots, vec![PathBuf::from("/backups")]);
+        assert!(!ok.health_public);
     }
 
     #[test]

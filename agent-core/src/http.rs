@@ -1,5 +1,7 @@
-//! The HTTP API (axum): `/health`, `/v1/tables`, `/v1/flashback`; bearer-token protected except
-//! `/health`. Bodies and error shape are defined in the `agent-api` crate.
+//! The HTTP API (axum): `/health`, `/metrics`, `/v1/tables`, `/v1/flashback`, ...; every route
+//! needs the bearer token, `/health` and `/metrics` only unless `health_public: true` (they show
+//! binlog positions, GTIDs and table names). Bodies and error shape are defined in the `agent-api`
+//! crate.
 
 use std::sync::Arc;
 
@@ -138,13 +140,35 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn health(State(app): State<Arc<App>>) -> Json<HealthResponse> {
+/// The bearer check of `/health` and `/metrics`: none with `health_public: true`.
+fn authorize_status(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    if app.config.health_public {
+        return Ok(());
+    }
+    authorize(app, headers)
+}
+
+/// `GET /health`: 200 with `success: true`, or 503 with `success: false` and the reason while
+/// capture is stopped by a storage failure ([`crate::storage`]).
+async fn health(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize_status(&app, &headers)?;
     let mut sources: Vec<_> = app.sources.values().map(|s| s.health()).collect();
     sources.sort_by_key(|s| s.server_id);
-    Json(HealthResponse {
-        success: true,
+    let reason = app.storage.failed();
+    let status = if reason.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = HealthResponse {
+        success: reason.is_none(),
         sources,
-    })
+        reason,
+    };
+    Ok((status, Json(body)).into_response())
 }
 
 async fn tables(
@@ -186,11 +210,35 @@ async fn flashback(
 ) -> Result<Response, ApiError> {
     let req: FlashbackRequest = authorized_request(&app, &headers, &body, "flashback")?;
     let span = info_span!("flashback", server_id = req.server_id, schema = %req.schema, table = %req.table, as_of_us = req.as_of_us);
-    let resp = reconstruct::flashback(&app, &req).instrument(span).await?;
-    if accepts_rows(&headers) {
-        return Ok(rows_body(resp));
-    }
-    Ok(json_body(&resp))
+    let binary = accepts_rows(&headers);
+    let answer = reconstruct::flashback_body(app.clone(), &req, binary)
+        .instrument(span)
+        .await?;
+    let rx = match answer {
+        reconstruct::FlashbackBody::Whole(resp) if binary => return Ok(rows_body(resp)),
+        reconstruct::FlashbackBody::Whole(resp) => return Ok(json_body(&resp)),
+        reconstruct::FlashbackBody::Stream(rx) => rx,
+    };
+    // A key range, streamed: an error after the first bytes aborts the body (see
+    // `reconstruct::range`), so the client never takes a cut answer for a whole one.
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let item = rx.recv().await?;
+        let item = item.map(Bytes::from).map_err(|e| {
+            warn!(code = ?e.code, message = %e.message, "flashback range broke off");
+            std::io::Error::other(e.message)
+        });
+        Some((item, rx))
+    });
+    let mut resp = axum::body::Body::from_stream(stream).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(if binary {
+            wire::ROWS_MEDIA_TYPE
+        } else {
+            "application/json"
+        }),
+    );
+    Ok(resp)
 }
 
 async fn diff(
@@ -287,11 +335,63 @@ async fn baselines_import(
     Ok(json_body(&resp))
 }
 
-async fn metrics(State(app): State<Arc<App>>) -> Response {
+async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(e) = authorize_status(&app, &headers) {
+        return e.into_response();
+    }
     let mut resp = crate::metrics::render(&app).into_response();
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("text/plain; version=0.0.4"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::IntoFuture;
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// `GET path` over a raw HTTP/1.0 connection: the status code and body.
+    async fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n{auth}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let status = out[9..12].parse().unwrap();
+        let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+        (status, body)
+    }
+
+    /// `/health` and `/metrics` reveal positions and GTIDs: token-protected unless
+    /// `health_public: true`; a storage failure makes `/health` 503 with the reason.
+    #[tokio::test]
+    async fn health_and_metrics_need_the_token_unless_public() {
+        for public in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let extra = if public { "health_public: true\n" } else { "" };
+            let app = crate::test_support::app(dir.path(), extra);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(axum::serve(listener, super::router(app.clone())).into_future());
+            let open = if public { 200 } else { 401 };
+            for path in ["/health", "/metrics"] {
+                assert_eq!(get(addr, path, None).await.0, open, "{path} public={public}");
+                assert_eq!(get(addr, path, Some("wrong")).await.0, open, "{path}");
+                assert_eq!(get(addr, path, Some("t")).await.0, 200, "{path}");
+            }
+            assert_eq!(get(addr, "/v1/tables?server_id=1", None).await.0, 401);
+            app.storage.fail("index storage: No space left on device");
+            let (status, body) = get(addr, "/health", Some("t")).await;
+            assert_eq!(status, 503, "{body}");
+            assert!(body.contains("\"success\":false") && body.contains("No space left"), "{body}");
+            let (_, metrics) = get(addr, "/metrics", Some("t")).await;
+            assert!(metrics.lines().any(|l| l == "agent_storage_failed 1"), "{metrics}");
+        }
+    }
 }

@@ -10,6 +10,7 @@ pub mod capture;
 pub mod columnar;
 pub mod config;
 pub mod export;
+pub mod fsname;
 pub mod http;
 pub mod index;
 pub mod metrics;
@@ -17,6 +18,7 @@ pub mod reconstruct;
 pub mod recover;
 pub mod schema;
 pub mod source;
+pub mod storage;
 #[cfg(test)]
 mod test_support;
 
@@ -40,6 +42,8 @@ pub struct App {
     /// The source's recent answers about tables capture never saw
     /// ([`reconstruct::SourceTableChecks`]).
     pub source_checks: reconstruct::SourceTableChecks,
+    /// Whether the index storage failed (capture stopped until the disk has room again).
+    pub storage: Arc<storage::StorageHealth>,
 }
 
 impl App {
@@ -62,6 +66,7 @@ impl App {
             sources,
             archive: Arc::new(archive),
             source_checks: reconstruct::source_table_checks(),
+            storage: Arc::default(),
         })
     }
 }

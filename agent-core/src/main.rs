@@ -187,7 +187,15 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        None => runtime.block_on(run(config)),
+        None => match runtime.block_on(run(config)) {
+            Ok(Stopped::Restart) => {
+                // Worker threads may still sit in the failed storage engine: the new image
+                // replaces them with the process.
+                reexec();
+            }
+            Ok(Stopped::Signal) => Ok(()),
+            Err(e) => Err(e),
+        },
         Some(Command::Recover(args)) => runtime.block_on(recover_command(&config, args)),
         Some(Command::Export(args)) => runtime.block_on(export_command(&config, args)),
         Some(Command::Baseline(args)) => runtime.block_on(baseline_command(&config, args)),
@@ -207,9 +215,68 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(config: Arc<Config>) -> anyhow::Result<()> {
+/// How long a stop waits for capture and open requests before the process exits anyway (or
+/// runs itself again, for [`Stopped::Restart`]). Nothing is lost by cutting it short: index
+/// batches commit atomically with their checkpoint.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Why [`run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    /// SIGTERM or SIGINT.
+    Signal,
+    /// The index storage failed and the disk has room again ([`agent_core::storage`]).
+    Restart,
+}
+
+/// Runs this executable again in place, with the same arguments (a fresh process image, so the
+/// index is reopened and capture resumes from its checkpoint). Only returns by exiting.
+fn reexec() -> ! {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+    let err = std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    eprintln!("agent-core: cannot run {} again: {err}", exe.display());
+    std::process::exit(1);
+}
+
+/// Watches SIGTERM/SIGINT on a thread of its own (with its own small runtime), so a signal is
+/// seen even when every worker of the main runtime is stuck in a blocking call: the first one
+/// sets `shutdown`, and [`SHUTDOWN_GRACE`] later the process exits whether or not it finished.
+fn spawn_signal_thread(shutdown: Arc<watch::Sender<Option<Stopped>>>) {
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(shutdown_signal());
+            info!("stop requested");
+            shutdown.send_if_modified(|s| {
+                let first = s.is_none();
+                if first {
+                    *s = Some(Stopped::Signal);
+                }
+                first
+            });
+            std::thread::sleep(SHUTDOWN_GRACE);
+            warn!(grace = ?SHUTDOWN_GRACE, "shutdown did not finish in time: exiting (the index resumes from its last checkpoint)");
+            std::process::exit(0);
+        });
+    if let Err(e) = spawned {
+        warn!(error = %e, "no signal thread");
+    }
+}
+
+async fn run(config: Arc<Config>) -> anyhow::Result<Stopped> {
     let app = Arc::new(App::open(config.clone())?);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let stop = Arc::new(watch::channel(None::<Stopped>).0);
+    spawn_signal_thread(stop.clone());
     let mut tasks = Vec::new();
     for source in &config.sources {
         let state = app.sources[&source.server_id].clone();
@@ -217,9 +284,17 @@ async fn run(config: Arc<Config>) -> anyhow::Result<()> {
             source.clone(),
             app.index.clone(),
             state,
+            app.storage.clone(),
             shutdown_rx.clone(),
         )));
     }
+    let (restart_tx, mut restart_rx) = watch::channel(false);
+    tasks.push(tokio::spawn(agent_core::storage::watch(
+        app.storage.clone(),
+        config.data_dir.clone(),
+        restart_tx,
+        shutdown_rx.clone(),
+    )));
     tasks.push(tokio::spawn(agent_core::archive::rotate::run(
         app.clone(),
         shutdown_rx.clone(),
@@ -241,9 +316,29 @@ async fn run(config: Arc<Config>) -> anyhow::Result<()> {
             warn!(error = %e, "TCP_NODELAY not set");
         }
     });
+    let mut stop_rx = stop.subscribe();
+    let stop_seen = stop.subscribe();
     axum::serve(listener, http::router(app.clone()))
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            tokio::select! {
+                _ = stop_rx.wait_for(Option::is_some) => {}
+                _ = restart_rx.wait_for(|r| *r) => {
+                    stop.send_if_modified(|s| {
+                        let first = s.is_none();
+                        if first {
+                            *s = Some(Stopped::Restart);
+                        }
+                        first
+                    });
+                    if matches!(*stop.borrow(), Some(Stopped::Restart)) {
+                        // The restart must happen even if a task never returns.
+                        std::thread::spawn(|| {
+                            std::thread::sleep(SHUTDOWN_GRACE);
+                            reexec();
+                        });
+                    }
+                }
+            }
             let _ = shutdown_tx.send(true);
             let _ = rx.changed().await;
         })
@@ -251,12 +346,15 @@ async fn run(config: Arc<Config>) -> anyhow::Result<()> {
     for t in tasks {
         let _ = t.await;
     }
-    // Capture has stopped writing: flush the memtables so the journals behind them go.
-    if let Err(e) = app.index.flush() {
-        warn!(error = %e, "index flush on shutdown failed");
+    if app.storage.failed().is_none() {
+        // Capture has stopped writing: flush the memtables so the journals behind them go.
+        if let Err(e) = app.index.flush() {
+            warn!(error = %e, "index flush on shutdown failed");
+        }
     }
-    info!("agent-core stopped");
-    Ok(())
+    let stopped = stop_seen.borrow().unwrap_or(Stopped::Signal);
+    info!(restart = matches!(stopped, Stopped::Restart), "agent-core stopped");
+    Ok(stopped)
 }
 
 /// `agent-core recover`: asks the running agent for the reversal script and writes it.

@@ -10,6 +10,8 @@
 //! | `agent_capture_connected` | gauge | `server_id` | 1 while the replication stream is up |
 //! | `agent_capture_lag_seconds` | gauge | `server_id` | now − complete-up-to instant |
 //! | `agent_index_disk_bytes` | gauge | — | bytes of the change index on disk |
+//! | `agent_storage_failed` | gauge | — | 1 while capture is stopped by a storage failure (full disk) |
+//! | `agent_storage_failures_total` | counter | — | storage failures since the process started |
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -103,6 +105,12 @@ pub fn render(app: &App) -> String {
         out,
         "# HELP agent_index_disk_bytes Bytes of the change index on disk.\n# TYPE agent_index_disk_bytes gauge\nagent_index_disk_bytes {}",
         app.index.disk_space()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP agent_storage_failed 1 while capture is stopped by a storage failure.\n# TYPE agent_storage_failed gauge\nagent_storage_failed {}\n# HELP agent_storage_failures_total Storage failures since the process started.\n# TYPE agent_storage_failures_total counter\nagent_storage_failures_total {}",
+        u8::from(app.storage.failed().is_some()),
+        app.storage.failures()
     );
     out
 }

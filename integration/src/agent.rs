@@ -47,6 +47,17 @@ impl AgentCore {
     /// Errors: binary not built ([`crate::workspace_binary`]), the process exits, or `/health`
     /// does not answer within 30 s (with the log tail).
     pub async fn start(db: &MariaDb, schemas: &[&str]) -> Result<Self> {
+        Self::start_with(db, schemas, |_, _| Ok(())).await
+    }
+
+    /// [`AgentCore::start`] with `prepare(data_dir, yaml)` run after the data dir is created and
+    /// before `agent.yaml` is written and the agent spawned: it may mount a file system on the
+    /// data dir or change the configuration text.
+    pub async fn start_with(
+        db: &MariaDb,
+        schemas: &[&str],
+        prepare: impl FnOnce(&Path, &mut String) -> Result<()>,
+    ) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("dbtrail-agent-")
             .tempdir()
@@ -56,7 +67,15 @@ impl AgentCore {
         let data_dir = dir.path().join("data");
         std::fs::create_dir(&data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
-        let yaml = config_yaml(listen, &token, &data_dir, &db.replication_dsn(), schemas);
+        let mut yaml = config_yaml(
+            listen,
+            &token,
+            &data_dir,
+            &db.replication_dsn(),
+            schemas,
+            &std::env::temp_dir(),
+        );
+        prepare(&data_dir, &mut yaml)?;
         std::fs::write(dir.path().join("agent.yaml"), yaml).context("writing agent.yaml")?;
         let client = AgentClient::new(&format!("http://{listen}"), &token)?;
         let mut agent = Self {
@@ -146,6 +165,18 @@ impl AgentCore {
             s.connected && s.complete_until_us.is_some_and(|c| c >= now_us)
         })
         .await
+    }
+
+    /// The agent's process id while it runs (the same across the agent's own in-place restart).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().and_then(ChildProcess::pid)
+    }
+
+    /// SIGTERM, wait up to `grace`, then SIGKILL; the exit status (killed by signal 9 when it
+    /// ignored SIGTERM for `grace`).
+    pub fn stop_within(&mut self, grace: Duration) -> Result<std::process::ExitStatus> {
+        let mut process = self.process.take().context("agent-core is not running")?;
+        process.terminate(grace)
     }
 
     /// Graceful stop: SIGTERM, then SIGKILL after 10 s. A later [`AgentCore::restart`] resumes.
@@ -262,12 +293,14 @@ fn parse_unix_micros(text: &str) -> Result<i64> {
 }
 
 /// The `agent.yaml` text; strings are written as JSON strings, which YAML reads verbatim.
+/// `import_root`: the one `baselines.import_roots` entry (tests import dumps from temp dirs).
 fn config_yaml(
     listen: SocketAddr,
     token: &str,
     data_dir: &Path,
     dsn: &str,
     schemas: &[&str],
+    import_root: &Path,
 ) -> String {
     let q = |s: &str| serde_json::Value::from(s).to_string();
     let schemas: Vec<String> = schemas.iter().map(|s| q(s)).collect();
@@ -279,11 +312,14 @@ fn config_yaml(
            - server_id: {SOURCE_SERVER_ID}\n    \
              dsn: {}\n    \
              replica_server_id: {REPLICA_SERVER_ID}\n    \
-             schemas: [{}]\n",
+             schemas: [{}]\n\
+         baselines:\n  \
+           import_roots: [{}]\n",
         q(token),
         q(&data_dir.to_string_lossy()),
         q(dsn),
-        schemas.join(", ")
+        schemas.join(", "),
+        q(&import_root.to_string_lossy()),
     )
 }
 
@@ -309,6 +345,7 @@ mod tests {
             Path::new("/tmp/d"),
             "mysql://dbtrail:dbtrail@127.0.0.1:3306",
             &["shop", "crm"],
+            Path::new("/tmp"),
         );
         assert_eq!(
             yaml,
@@ -319,7 +356,9 @@ mod tests {
                - server_id: 1\n    \
                  dsn: \"mysql://dbtrail:dbtrail@127.0.0.1:3306\"\n    \
                  replica_server_id: 4001\n    \
-                 schemas: [\"shop\", \"crm\"]\n"
+                 schemas: [\"shop\", \"crm\"]\n\
+             baselines:\n  \
+               import_roots: [\"/tmp\"]\n"
         );
     }
 }

@@ -24,6 +24,7 @@ pub mod difftest;
 pub mod history;
 pub mod mariadb;
 pub mod process;
+pub mod reliability;
 pub mod shim;
 
 pub use agent::AgentCore;

@@ -5,10 +5,15 @@ use serde::{Deserialize, Serialize};
 /// Answer of `GET /health`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthResponse {
-    /// Always `true` when the agent answers.
+    /// `true` while the agent can capture; `false` (with HTTP 503 and [`Self::reason`]) when
+    /// capture stopped because the index storage failed (a full disk).
     pub success: bool,
     /// One entry per configured source.
     pub sources: Vec<SourceHealth>,
+    /// Why the agent is unhealthy (`success: false`), e.g. `index storage: ... No space left on
+    /// device`; absent when healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Capture status of one source.

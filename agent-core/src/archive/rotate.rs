@@ -372,8 +372,8 @@ fn encode(
     let seq_to = events.iter().map(|e| e.seq).max().unwrap_or(0);
     let dir = format!(
         "server={sid}/table={}.{}/date={date}",
-        path_part(schema_name),
-        path_part(table)
+        crate::fsname::encode(schema_name),
+        crate::fsname::encode(table)
     );
     let mut path = format!("{dir}/{seq_from}-{seq_to}.parquet");
     let mut n = 1;
@@ -402,11 +402,6 @@ fn encode(
 fn utc_date(us: i64) -> String {
     let (y, m, d) = civil_from_days(us.div_euclid(86_400_000_000));
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// A table or schema name made safe as one path segment (`/` and `%` escaped).
-fn path_part(name: &str) -> String {
-    name.replace('%', "%25").replace('/', "%2F")
 }
 
 #[cfg(test)]

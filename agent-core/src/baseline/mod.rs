@@ -129,13 +129,19 @@ impl Manifest {
     }
 }
 
-/// `data_dir/baselines/<server_id>/<schema>/<table>`.
+/// `data_dir/baselines`: the directory every baseline lives in, and the only one baseline
+/// pruning deletes in.
+pub fn root(data_dir: &Path) -> PathBuf {
+    data_dir.join("baselines")
+}
+
+/// `data_dir/baselines/<server_id>/<schema>/<table>`, each name as its [`crate::fsname::encode`]
+/// segment (a plain name is itself; `../x` is `@002e@002e@002fx`).
 pub fn table_dir(data_dir: &Path, server_id: u32, schema: &str, table: &str) -> PathBuf {
-    data_dir
-        .join("baselines")
+    root(data_dir)
         .join(server_id.to_string())
-        .join(schema)
-        .join(table)
+        .join(crate::fsname::encode(schema))
+        .join(crate::fsname::encode(table))
 }
 
 /// A complete baseline found on disk.
@@ -213,6 +219,17 @@ fn list_from_disk(
         Some(d) => d,
         None => return Ok(Vec::new()),
     };
+    let mut out = list_dir(&dir)?;
+    // A directory found by case or by an older layout's raw name holds only this table's
+    // baselines; anything else in it is not an answer for this name.
+    out.retain(|b| {
+        b.manifest.schema.eq_ignore_ascii_case(schema) && b.manifest.table.eq_ignore_ascii_case(table)
+    });
+    Ok(out)
+}
+
+/// The complete baselines in one table directory, oldest seq first.
+fn list_dir(dir: &Path) -> Result<Vec<Baseline>, BaselineError> {
     let entries = std::fs::read_dir(&dir).map_err(|e| BaselineError::io(&dir, e))?;
     let mut out = Vec::new();
     for entry in entries {
@@ -234,27 +251,51 @@ fn list_from_disk(
     Ok(out)
 }
 
+/// The directory of a table's baselines: its encoded path, else (layouts of older versions,
+/// which used raw names) the raw names when they are harmless segments
+/// ([`crate::fsname::legacy_segment`]), else the first directory whose name matches either
+/// ignoring ASCII case. Never a path outside `data_dir/baselines/<server_id>`.
 fn find_table_dir(data_dir: &Path, server_id: u32, schema: &str, table: &str) -> Option<PathBuf> {
-    let exact = table_dir(data_dir, server_id, schema, table);
-    if exact.is_dir() {
-        return Some(exact);
-    }
-    let server_dir = data_dir.join("baselines").join(server_id.to_string());
-    let find = |dir: &Path, name: &str| -> Option<PathBuf> {
-        std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(Result::ok)
-            .find(|e| e.file_name().to_string_lossy().eq_ignore_ascii_case(name))
-            .map(|e| e.path())
+    use crate::fsname::{encode, legacy_segment};
+    let server_dir = root(data_dir).join(server_id.to_string());
+    let segments = |name: &str| -> Vec<String> {
+        let mut v = vec![encode(name)];
+        v.extend(legacy_segment(name).map(str::to_owned));
+        v
     };
-    let schema_dir = find(&server_dir, schema)?;
-    find(&schema_dir, table)
+    let (schemas, tables) = (segments(schema), segments(table));
+    for s in &schemas {
+        for t in &tables {
+            let d = server_dir.join(s).join(t);
+            if d.is_dir() {
+                return Some(d);
+            }
+        }
+    }
+    let find = |dir: &Path, names: &[String]| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|it| {
+                it.filter_map(Result::ok)
+                    .filter(|e| {
+                        let n = e.file_name();
+                        let n = n.to_string_lossy();
+                        names.iter().any(|want| n.eq_ignore_ascii_case(want))
+                    })
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    find(&server_dir, &schemas)
+        .iter()
+        .find_map(|s| find(s, &tables).into_iter().next())
 }
 
 /// The tables of a source (optionally one schema) that have a complete baseline, each with the
 /// columns of its newest one.
 pub fn tables(data_dir: &Path, server_id: u32, schema: Option<&str>) -> Vec<TableSchema> {
-    let server_dir = data_dir.join("baselines").join(server_id.to_string());
+    let server_dir = root(data_dir).join(server_id.to_string());
     let dirs = |d: &Path| -> Vec<(String, PathBuf)> {
         std::fs::read_dir(d)
             .map(|it| {
@@ -266,14 +307,24 @@ pub fn tables(data_dir: &Path, server_id: u32, schema: Option<&str>) -> Vec<Tabl
             .unwrap_or_default()
     };
     let mut out = Vec::new();
-    for (s, schema_dir) in dirs(&server_dir) {
-        if schema.is_some_and(|want| !want.eq_ignore_ascii_case(&s)) {
-            continue;
-        }
-        for (t, _) in dirs(&schema_dir) {
-            if let Ok(Some(b)) = list(data_dir, server_id, &s, &t).map(|all| all.into_iter().last())
-            {
-                out.push(b.manifest.table_schema);
+    for (_, schema_dir) in dirs(&server_dir) {
+        for (_, table_dir) in dirs(&schema_dir) {
+            // The names are the manifest's: a directory name may be encoded, hashed or raw.
+            let Some(newest) = list_dir(&table_dir).ok().and_then(|all| all.into_iter().last())
+            else {
+                continue;
+            };
+            let m = newest.manifest;
+            if schema.is_some_and(|want| !want.eq_ignore_ascii_case(&m.schema)) {
+                continue;
+            }
+            // Only when the table's own lookup finds this directory (no other one shadows it).
+            let found = list(data_dir, server_id, &m.schema, &m.table)
+                .ok()
+                .and_then(|all| all.into_iter().last())
+                .is_some_and(|b| b.dir == newest.dir);
+            if found {
+                out.push(m.table_schema);
             }
         }
     }
@@ -306,8 +357,9 @@ pub fn prune(
     let all = list(data_dir, server_id, schema, table)?;
     let mut removed = Vec::new();
     let cut = all.len().saturating_sub(keep.max(1));
+    let root = root(data_dir);
     for b in &all[..cut] {
-        let gone = std::fs::remove_dir_all(&b.dir);
+        let gone = crate::fsname::remove_dir_all_inside(&root, &b.dir);
         changed();
         gone.map_err(|e| BaselineError::io(&b.dir, e))?;
         removed.push(b.manifest.id.clone());
@@ -327,7 +379,7 @@ pub fn prune(
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age > std::time::Duration::from_secs(3600));
             if stale && name < newest.manifest.id && !e.path().join("manifest.json").exists() {
-                std::fs::remove_dir_all(e.path())
+                crate::fsname::remove_dir_all_inside(&root, &e.path())
                     .map_err(|err| BaselineError::io(&e.path(), err))?;
                 removed.push(name);
             }

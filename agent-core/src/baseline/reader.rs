@@ -200,7 +200,19 @@ mod tests {
     }
 
     fn write_at(dir: &std::path::Path, ids: impl Iterator<Item = i64>, seq: u64) -> Baseline {
-        let mut w = BaselineWriter::create(dir, table(), &seq.to_string()).unwrap();
+        write_named(dir, ids, seq, "shop", "t")
+    }
+
+    fn write_named(
+        dir: &std::path::Path,
+        ids: impl Iterator<Item = i64>,
+        seq: u64,
+        schema: &str,
+        name: &str,
+    ) -> Baseline {
+        let mut t = table();
+        (t.schema, t.name) = (schema.into(), name.into());
+        let mut w = BaselineWriter::create(dir, t.clone(), &seq.to_string()).unwrap();
         for id in ids {
             w.append(&[Value::Double(id as f64 / 2.0), Value::Int(id)])
                 .unwrap();
@@ -210,8 +222,8 @@ mod tests {
             format: MANIFEST_VERSION,
             id: Manifest::make_id(seq, 1),
             server_id: 1,
-            schema: "shop".into(),
-            table: "t".into(),
+            schema: schema.into(),
+            table: name.into(),
             origin: BaselineOrigin::ConsistentSnapshot,
             taken_at_us: 1,
             binlog_file: "b.000001".into(),
@@ -219,7 +231,7 @@ mod tests {
             gtid: None,
             seq,
             schema_version: None,
-            table_schema: table(),
+            table_schema: t,
             rows: closed.rows,
             bytes: closed.bytes,
         };
@@ -293,6 +305,70 @@ mod tests {
             dir.join(".partial-x").exists(),
             "a fresh partial write is left alone"
         );
+    }
+
+    /// A table name is never a path: baselines of hostile names are written, listed and pruned
+    /// inside `data_dir/baselines`, and directories their raw names point at stay untouched.
+    #[test]
+    fn hostile_names_stay_inside_data_dir() {
+        let outer = tempfile::tempdir().unwrap();
+        let data = outer.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let sentinel = outer.path().join("x");
+        std::fs::create_dir_all(sentinel.join("keep")).unwrap();
+        let abs = sentinel.to_string_lossy().into_owned();
+        let server_dir = data.join("baselines").join("1");
+        for (schema, name) in [
+            ("shop", "../../../x"),
+            ("..", ".."),
+            ("../..", "x"),
+            (abs.as_str(), abs.as_str()),
+            ("shop", ".hidden"),
+            ("shop", ""),
+            ("a.b", "c"),
+            ("a", "b.c"),
+        ] {
+            let dir = crate::baseline::table_dir(&data, 1, schema, name);
+            assert_eq!(dir.parent().unwrap().parent().unwrap(), server_dir);
+            for seq in [3, 9, 20] {
+                write_named(&dir, 0..3, seq, schema, name);
+            }
+            let listed = crate::baseline::list(&data, 1, schema, name).unwrap();
+            assert_eq!(listed.len(), 3, "{schema:?}.{name:?}");
+            assert!(listed.iter().all(|b| b.dir.starts_with(&dir)));
+            let removed = crate::baseline::prune(&data, 1, schema, name, 1).unwrap();
+            assert_eq!(removed.len(), 2, "{schema:?}.{name:?}");
+            assert!(sentinel.join("keep").is_dir(), "{schema:?}.{name:?}");
+        }
+        // `a.b`.`c` and `a`.`b.c` are two tables, each with its own newest baseline.
+        let listed = |s, t| crate::baseline::list(&data, 1, s, t).unwrap();
+        assert_eq!(listed("a.b", "c")[0].manifest.schema, "a.b");
+        assert_eq!(listed("a", "b.c")[0].manifest.table, "b.c");
+        let mut names: Vec<(String, String)> = crate::baseline::tables(&data, 1, None)
+            .into_iter()
+            .map(|t| (t.schema, t.name))
+            .collect();
+        names.sort();
+        assert!(names.contains(&("../..".into(), "x".into())), "{names:?}");
+        assert!(names.contains(&(abs.clone(), abs.clone())), "{names:?}");
+        assert_eq!(names.len(), 8, "{names:?}");
+    }
+
+    /// Older versions named directories by the raw names: a harmless raw name is still read, and
+    /// a directory holding another table's manifests never answers for this one.
+    #[test]
+    fn layouts_with_raw_names_are_still_read() {
+        let data = tempfile::tempdir().unwrap();
+        let raw = data.path().join("baselines/1/shop/caf\u{e9}-x");
+        write_named(&raw, 0..3, 4, "shop", "caf\u{e9}-x");
+        let listed = crate::baseline::list(data.path(), 1, "shop", "caf\u{e9}-x").unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].dir.parent().unwrap(), raw);
+        let other = data.path().join("baselines/1/shop/other");
+        write_named(&other, 0..3, 4, "shop", "someone_else");
+        assert!(crate::baseline::list(data.path(), 1, "shop", "other")
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -180,7 +180,11 @@ impl Closed {
 
     /// Removes the partial directory (the baseline was abandoned).
     pub fn discard(self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // Only the partial directory this writer created, never through a symlink.
+        let ours = std::fs::symlink_metadata(&self.dir).is_ok_and(|m| m.is_dir());
+        if ours {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -72,6 +72,7 @@ pub async fn run_source(
     source: SourceConfig,
     index: Arc<Index>,
     state: Arc<SourceState>,
+    storage: Arc<crate::storage::StorageHealth>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Duration::from_secs(1);
@@ -95,6 +96,15 @@ pub async fn run_source(
         if let Err(e) = result {
             warn!(server_id = source.server_id, error = %e, "capture stopped");
             state.update(|s| s.last_error = Some(e.to_string()));
+            if let CaptureError::Index(crate::index::IndexError::Storage(_)) = &e {
+                // The engine refuses writes from now on: stop until the restart that reopens it
+                // (crate::storage), with the last checkpoint intact.
+                storage.fail(&e.to_string());
+            }
+        }
+        if storage.failed().is_some() {
+            let _ = shutdown.wait_for(|s| *s).await;
+            return;
         }
         if started.elapsed() > Duration::from_secs(60) {
             backoff = Duration::from_secs(1);

@@ -8,7 +8,7 @@
 //! | format | output |
 //! |---|---|
 //! | `sql` | one file: header comment, `SET NAMES utf8mb4`, `SET time_zone = '+00:00'`, `CREATE TABLE` (unqualified, so it loads into any database), multi-row `INSERT`s of at most [`BATCH_ROWS`] rows / [`BATCH_BYTES`] bytes |
-//! | `mydumper` | a directory in mydumper 0.10's layout, loadable by `myloader -d <dir> [-B <db>]`: `metadata`, `<db>-schema-create.sql`, `<db>.<t>-schema.sql`, `<db>.<t>.00000.sql` (a new numbered file every [`CHUNK_BYTES`] bytes) |
+//! | `mydumper` | a directory in mydumper 0.10's layout, loadable by `myloader -d <dir> [-B <db>]`: `metadata`, `<db>-schema-create.sql`, `<db>.<t>-schema.sql`, `<db>.<t>.00000.sql` (a new numbered file every [`CHUNK_BYTES`] bytes); `<db>` and `<t>` in [`crate::fsname`]'s encoding (a name other than letters, digits and `_` loads with `-B`) |
 //! | `parquet` | one Parquet file (zstd), typed columns as [`crate::columnar`] documents (see [`parquet_file`]) |
 //!
 //! The `CREATE TABLE` is a baseline's real `create_table.sql` when one at or before the instant has

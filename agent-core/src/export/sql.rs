@@ -11,6 +11,7 @@ use agent_api::Value;
 
 use super::{create_table, io_err, partial_path, ExportError, ExportTable, RowSink};
 use crate::recover::literal::{ident, LiteralError};
+use crate::recover::script::comment_safe;
 
 /// Rows per multi-row INSERT.
 pub const BATCH_ROWS: usize = 1000;
@@ -97,8 +98,8 @@ impl SqlFile {
         let head = format!(
             "-- dbtrail export of {}.{} as of {} UTC (seq {}): {} column(s)\n\
              -- Load into any database: mariadb <db> < this-file\n{SESSION_SQL}{};\n{SESSION_SQL}",
-            ident(&table.schema),
-            ident(&table.name),
+            comment_safe(&ident(&table.schema)),
+            comment_safe(&ident(&table.name)),
             format_unix_micros(table.as_of_us),
             table.seq,
             table.columns.len(),
@@ -155,17 +156,22 @@ impl MydumperDir {
         let partial = partial_path(out);
         std::fs::create_dir(&partial).map_err(io_err(&partial))?;
         let started = format_unix_micros(crate::capture::state::now_us());
-        let db = &table.schema;
-        let write = |name: String, text: String| {
-            let path = partial.join(name);
+        // File names carry the names in agent-core's file-name encoding (`crate::fsname`): a
+        // plain name is itself, anything else (`a.b`, `../x`) is one safe segment. myloader 0.10
+        // takes the database to `USE` from the file name and runs the files' statements, which
+        // name the real table: such a schema loads with `-B <database>`.
+        let db = crate::fsname::encode(&table.schema);
+        let name = crate::fsname::encode(&table.name);
+        let write = |file: String, text: String| {
+            let path = partial.join(file);
             std::fs::write(&path, text).map_err(io_err(&path))
         };
         write(
             format!("{db}-schema-create.sql"),
-            format!("CREATE DATABASE IF NOT EXISTS {};\n", ident(db)),
+            format!("CREATE DATABASE IF NOT EXISTS {};\n", ident(&table.schema)),
         )?;
         write(
-            format!("{db}.{}-schema.sql", table.name),
+            format!("{db}.{name}-schema.sql"),
             format!("{SESSION_SQL}{};\n", create_table(table)),
         )?;
         // myloader checks that the file exists; mydumper 0.10's layout, without a binlog position
@@ -178,7 +184,7 @@ impl MydumperDir {
                 &started[..19]
             ),
         )?;
-        let prefix = format!("{db}.{}", table.name);
+        let prefix = format!("{db}.{name}");
         let path = partial.join(format!("{prefix}.00000.sql"));
         let mut w = create_file(&path)?;
         w.write_all(Self::data_header(table).as_bytes())
@@ -198,8 +204,8 @@ impl MydumperDir {
     fn data_header(table: &ExportTable) -> String {
         format!(
             "-- dbtrail export of {}.{} as of {} UTC (seq {})\n{SESSION_SQL}",
-            ident(&table.schema),
-            ident(&table.name),
+            comment_safe(&ident(&table.schema)),
+            comment_safe(&ident(&table.name)),
             format_unix_micros(table.as_of_us),
             table.seq
         )

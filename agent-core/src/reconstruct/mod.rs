@@ -22,6 +22,9 @@ mod bag;
 mod diff;
 mod snapshot;
 
+mod range;
+pub use range::{flashback_body, FlashbackBody};
+
 pub use diff::diff;
 pub use snapshot::snapshot;
 

@@ -7,7 +7,7 @@
 
 pub mod cli;
 pub mod literal;
-mod script;
+pub(crate) mod script;
 
 use agent_api::diff::{ChangeType, DiffRequest};
 use agent_api::flashback::KeyPredicate;

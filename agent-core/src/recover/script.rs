@@ -225,7 +225,9 @@ fn type_name(t: ChangeType) -> &'static str {
 }
 
 /// Text safe inside a `--` comment line (control characters replaced).
-fn comment_safe(s: &str) -> String {
+/// `s` for an SQL `--` comment line: control characters (a newline would end the comment and
+/// start a statement) become `?`.
+pub(crate) fn comment_safe(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()

@@ -103,11 +103,13 @@ pub struct DumpTable {
     pub data_files: Vec<PathBuf>,
 }
 
-/// The tables of a dump directory. Errors on compressed data files.
+/// The tables of a dump directory: its regular files only (a symlink could lead out of the
+/// directory). Errors on compressed data files.
 pub fn dump_tables(dir: &Path) -> Result<Vec<DumpTable>, BaselineError> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map_err(|e| BaselineError::io(dir, e))?
         .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
@@ -213,12 +215,38 @@ fn charset_text(b: Vec<u8>, col: &ColumnDef) -> Option<Value> {
     })
 }
 
+/// The one answer to an import of a directory that is not allowed or not there: the same
+/// whether the path exists, is outside `baselines.import_roots` or is unreadable, so the API cannot
+/// be used to probe the agent host's files.
+pub const IMPORT_REFUSED: &str = "import refused: not a readable mydumper directory (with a `metadata` file) under baselines.import_roots";
+
+/// `dir` canonicalised, when it is an absolute path lying under one of `roots` (canonicalised:
+/// symlinks and `..` cannot lead out) and holds a regular `metadata` file. Errors: `Invalid`
+/// with [`IMPORT_REFUSED`], whatever the reason.
+pub fn import_dir(roots: &[PathBuf], dir: &str) -> Result<PathBuf, BaselineError> {
+    let refused = || BaselineError::Invalid(IMPORT_REFUSED.to_owned());
+    let given = Path::new(dir);
+    if !given.is_absolute() {
+        return Err(refused());
+    }
+    let dir = given.canonicalize().map_err(|_| refused())?;
+    let under = roots
+        .iter()
+        .filter_map(|r| r.canonicalize().ok())
+        .any(|r| dir.starts_with(&r));
+    let meta = std::fs::symlink_metadata(dir.join("metadata")).map_err(|_| refused())?;
+    if !under || !meta.is_file() {
+        return Err(refused());
+    }
+    Ok(dir)
+}
+
 /// Imports a dump directory (see module doc); the schema of each table is the index's version at
 /// the dump's seq when the index knows the table, else the source's current `information_schema`,
 /// and must name the same columns as the dump's CREATE TABLE.
 pub async fn import(app: &App, req: &ImportRequest) -> Result<BaselineResponse, BaselineError> {
     let (source, state) = crate::baseline::source_of(app, req.server_id)?;
-    let dir = PathBuf::from(&req.dir);
+    let dir = import_dir(&app.config.baselines.import_roots, &req.dir)?;
     let meta_path = dir.join("metadata");
     let meta = parse_metadata(
         &std::fs::read_to_string(&meta_path).map_err(|e| BaselineError::io(&meta_path, e))?,

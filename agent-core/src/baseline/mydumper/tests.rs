@@ -77,3 +77,34 @@ fn create_table_column_names() {
     let sql = "CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `na``me` varchar(20),\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;";
     assert_eq!(create_table_columns(sql), vec!["id", "na"]);
 }
+
+/// Imports read only under `baselines.import_roots`, and every refusal reads the same, so the
+/// API cannot tell which paths exist on the agent host.
+#[test]
+fn imports_only_under_the_roots_with_one_refusal() {
+    let root = tempfile::tempdir().unwrap();
+    let dump = root.path().join("dump");
+    std::fs::create_dir(&dump).unwrap();
+    std::fs::write(dump.join("metadata"), "Started dump at: x\n").unwrap();
+    let roots = vec![root.path().to_path_buf()];
+    let ok = super::import_dir(&roots, dump.to_str().unwrap()).unwrap();
+    assert_eq!(ok, dump.canonicalize().unwrap());
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("metadata"), "x").unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
+    let escape = format!("{}/dump/../../{}", root.path().display(), outside.path().display());
+    for dir in [
+        outside.path().to_str().unwrap(),
+        root.path().join("link").to_str().unwrap(),
+        escape.as_str(),
+        "/etc",
+        "/nonexistent",
+        "relative/dump",
+        root.path().to_str().unwrap(),
+    ] {
+        let e = super::import_dir(&roots, dir).unwrap_err().to_string();
+        assert_eq!(e, super::IMPORT_REFUSED, "{dir}");
+    }
+    let e = super::import_dir(&[], dump.to_str().unwrap()).unwrap_err().to_string();
+    assert_eq!(e, super::IMPORT_REFUSED);
+}
