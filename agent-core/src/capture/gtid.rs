@@ -11,11 +11,14 @@ use std::fmt;
 
 use mysql_common::packets::{GnoInterval, Sid, Tag};
 
+/// One GTID series: the server UUID and the tag (empty when untagged).
+type SeriesKey = ([u8; 16], String);
+
 /// A set of MySQL GTIDs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GtidSet {
     /// `(uuid, tag)` → intervals; the untagged series has the empty tag.
-    sids: BTreeMap<([u8; 16], String), Vec<(u64, u64)>>,
+    sids: BTreeMap<SeriesKey, Vec<(u64, u64)>>,
 }
 
 impl GtidSet {

@@ -80,7 +80,7 @@ pub fn list_dir(
         .map_err(|e| ImportError::Selection(format!("{}: {e}", dir.display())))?;
     let mut files: Vec<(String, PathBuf)> = read
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| e.path().is_file())
         .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
         .filter(|(name, _)| file_number(name).is_some())
         .collect();
@@ -99,6 +99,18 @@ pub fn list_dir(
         return Err(ImportError::Selection(format!(
             "{}: no binlog files (<name>.<number>) in the selection",
             dir.display()
+        )));
+    }
+    let mut bases: Vec<String> = files
+        .iter()
+        .filter_map(|(n, _)| file_number(n).map(|f| f.0))
+        .collect();
+    bases.dedup();
+    if bases.len() > 1 {
+        return Err(ImportError::Selection(format!(
+            "{}: binlogs of several series ({}): one directory per server",
+            dir.display(),
+            bases.join(", ")
         )));
     }
     Ok(files)

@@ -484,13 +484,13 @@ pub(crate) fn charset_text(bytes: &[u8], col: &ColumnDef) -> Option<String> {
     match charset {
         "latin1" => Some(bytes.iter().map(|&b| cp1252(b)).collect()),
         // MySQL's ucs2 and utf16 are big-endian, utf16le little-endian, utf32 4-byte big-endian.
-        "ucs2" | "utf16" if bytes.len() % 2 == 0 => char::decode_utf16(units(true))
+        "ucs2" | "utf16" if bytes.len().is_multiple_of(2) => char::decode_utf16(units(true))
             .collect::<Result<String, _>>()
             .ok(),
-        "utf16le" if bytes.len() % 2 == 0 => char::decode_utf16(units(false))
+        "utf16le" if bytes.len().is_multiple_of(2) => char::decode_utf16(units(false))
             .collect::<Result<String, _>>()
             .ok(),
-        "utf32" if bytes.len() % 4 == 0 => bytes
+        "utf32" if bytes.len().is_multiple_of(4) => bytes
             .chunks(4)
             .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
             .collect(),
