@@ -231,10 +231,10 @@ fn list_from_disk(
 
 /// The complete baselines in one table directory, oldest seq first.
 fn list_dir(dir: &Path) -> Result<Vec<Baseline>, BaselineError> {
-    let entries = std::fs::read_dir(&dir).map_err(|e| BaselineError::io(&dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| BaselineError::io(dir, e))?;
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| BaselineError::io(&dir, e))?;
+        let entry = entry.map_err(|e| BaselineError::io(dir, e))?;
         let path = entry.path().join("manifest.json");
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
