@@ -267,8 +267,8 @@ impl Config {
         if self.baselines.keep == 0 {
             return Err(invalid("baselines.keep".into(), "must be at least 1"));
         }
-        if let Some((i, _)) = (self.baselines.import_roots.iter().enumerate())
-            .find(|(_, r)| !r.is_absolute())
+        if let Some((i, _)) =
+            (self.baselines.import_roots.iter().enumerate()).find(|(_, r)| !r.is_absolute())
         {
             return Err(invalid(
                 format!("baselines.import_roots[{i}]"),
@@ -468,11 +468,13 @@ mod tests {
         .unwrap();
         assert_eq!(ok.baselines.keep, 2);
         assert_eq!(Config::parse(base).unwrap().baselines.keep, 7);
-        let err = Config::parse(&format!("{base}baselines:\n  import_roots: [dumps]\n"))
-            .unwrap_err();
-        assert!(err.to_string().contains("baselines.import_roots[0]"), "{err}");
-        let ok = Config::parse(&format!("{base}baselines:\n  import_roots: [/backups]\n"))
-            .unwrap();
+        let err =
+            Config::parse(&format!("{base}baselines:\n  import_roots: [dumps]\n")).unwrap_err();
+        assert!(
+            err.to_string().contains("baselines.import_roots[0]"),
+            "{err}"
+        );
+        let ok = Config::parse(&format!("{base}baselines:\n  import_roots: [/backups]\n")).unwrap();
         assert_eq!(ok.baselines.import_roots, vec![PathBuf::from("/backups")]);
         assert!(!ok.health_public);
     }

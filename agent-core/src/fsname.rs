@@ -84,7 +84,10 @@ pub fn decode(segment: &str) -> Option<String> {
     while let Some(c) = rest.chars().next() {
         if c == '@' {
             let hex = rest.get(1..5)?;
-            if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            if !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
                 return None;
             }
             units.push(u16::from_str_radix(hex, 16).ok()?);
@@ -206,7 +209,10 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("a/b")).unwrap();
-        let escape = root.path().join("a/../../").join(outside.path().file_name().unwrap());
+        let escape = root
+            .path()
+            .join("a/../../")
+            .join(outside.path().file_name().unwrap());
         assert!(remove_dir_all_inside(root.path(), &escape).is_err());
         assert!(outside.path().exists());
         std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();

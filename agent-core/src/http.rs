@@ -150,10 +150,7 @@ fn authorize_status(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// `GET /health`: 200 with `success: true`, or 503 with `success: false` and the reason while
 /// capture is stopped by a storage failure ([`crate::storage`]).
-async fn health(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+async fn health(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize_status(&app, &headers)?;
     let mut sources: Vec<_> = app.sources.values().map(|s| s.health()).collect();
     sources.sort_by_key(|s| s.server_id);
@@ -381,7 +378,11 @@ mod tests {
             tokio::spawn(axum::serve(listener, super::router(app.clone())).into_future());
             let open = if public { 200 } else { 401 };
             for path in ["/health", "/metrics"] {
-                assert_eq!(get(addr, path, None).await.0, open, "{path} public={public}");
+                assert_eq!(
+                    get(addr, path, None).await.0,
+                    open,
+                    "{path} public={public}"
+                );
                 assert_eq!(get(addr, path, Some("wrong")).await.0, open, "{path}");
                 assert_eq!(get(addr, path, Some("t")).await.0, 200, "{path}");
             }
@@ -389,9 +390,15 @@ mod tests {
             app.storage.fail("index storage: No space left on device");
             let (status, body) = get(addr, "/health", Some("t")).await;
             assert_eq!(status, 503, "{body}");
-            assert!(body.contains("\"success\":false") && body.contains("No space left"), "{body}");
+            assert!(
+                body.contains("\"success\":false") && body.contains("No space left"),
+                "{body}"
+            );
             let (_, metrics) = get(addr, "/metrics", Some("t")).await;
-            assert!(metrics.lines().any(|l| l == "agent_storage_failed 1"), "{metrics}");
+            assert!(
+                metrics.lines().any(|l| l == "agent_storage_failed 1"),
+                "{metrics}"
+            );
         }
     }
 }

@@ -353,7 +353,10 @@ async fn run(config: Arc<Config>) -> anyhow::Result<Stopped> {
         }
     }
     let stopped = stop_seen.borrow().unwrap_or(Stopped::Signal);
-    info!(restart = matches!(stopped, Stopped::Restart), "agent-core stopped");
+    info!(
+        restart = matches!(stopped, Stopped::Restart),
+        "agent-core stopped"
+    );
     Ok(stopped)
 }
 

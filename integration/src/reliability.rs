@@ -137,7 +137,10 @@ async fn hostile_names(opts: Options, report: &mut Report) -> Result<()> {
     let abs_target = outside.path().join("abs");
     make_sentinel(&abs_target)?;
     let abs_name = abs_target.to_string_lossy().into_owned();
-    ensure!(abs_name.len() <= 64, "temp path {abs_name} too long for a table name");
+    ensure!(
+        abs_name.len() <= 64,
+        "temp path {abs_name} too long for a table name"
+    );
     let tables: Vec<(&str, String)> = vec![
         ("shop", "../../../../x".to_owned()),
         ("shop", abs_name.clone()),
@@ -161,7 +164,11 @@ async fn hostile_names(opts: Options, report: &mut Report) -> Result<()> {
         Ok(())
     })
     .await?;
-    let agent_dir = agent.data_dir().parent().context("agent dir")?.to_path_buf();
+    let agent_dir = agent
+        .data_dir()
+        .parent()
+        .context("agent dir")?
+        .to_path_buf();
     for (schema, table) in &tables {
         let t = format!("{}.{}", quote(schema), quote(table));
         conn.query_drop(format!(
@@ -196,8 +203,14 @@ async fn hostile_names(opts: Options, report: &mut Report) -> Result<()> {
         "{written} baselines written for {} tables",
         tables.len()
     );
-    ensure!(removed >= tables.len(), "only {removed} old baselines pruned");
-    report.add("hostile names: baselines written / pruned", format!("{written} / {removed}"));
+    ensure!(
+        removed >= tables.len(),
+        "only {removed} old baselines pruned"
+    );
+    report.add(
+        "hostile names: baselines written / pruned",
+        format!("{written} / {removed}"),
+    );
 
     // Every hostile table answers from its baseline + index: all its rows.
     let as_of_us = crate::agent::source_now_us(&db).await?;
@@ -217,7 +230,11 @@ async fn hostile_names(opts: Options, report: &mut Report) -> Result<()> {
         while s.next_row().await?.is_some() {
             n += 1;
         }
-        ensure!(n == opts.rows, "{schema}.{table}: {n} rows, want {}", opts.rows);
+        ensure!(
+            n == opts.rows,
+            "{schema}.{table}: {n} rows, want {}",
+            opts.rows
+        );
     }
 
     // Exports of the tables in `shop` (the CLI's `schema.table` splits at the first dot).
@@ -232,8 +249,8 @@ async fn hostile_names(opts: Options, report: &mut Report) -> Result<()> {
             let path = out.path().join(format!("{i}.{format}"));
             let path_s = path.to_str().context("export path")?;
             run_agent_cli(&[
-                "export", "--config", config, "--source", "1", "--table", &name, "--as-of",
-                &as_of, "--format", format, "--out", path_s,
+                "export", "--config", config, "--source", "1", "--table", &name, "--as-of", &as_of,
+                "--format", format, "--out", path_s,
             ])
             .await
             .with_context(|| format!("export {format} of {name}"))?;
@@ -307,7 +324,10 @@ async fn hostile_names(opts: Options, report: &mut Report) -> Result<()> {
         "import wrote {:?}",
         imported.baselines
     );
-    report.add("hostile names: import-mydumper of shop..hidden", "1 baseline");
+    report.add(
+        "hostile names: import-mydumper of shop..hidden",
+        "1 baseline",
+    );
 
     // Imports outside the roots: one answer whether or not the path exists.
     let mut answers = BTreeSet::new();
@@ -329,8 +349,14 @@ async fn hostile_names(opts: Options, report: &mut Report) -> Result<()> {
             other => bail!("import of {dir}: expected a refusal, got {other:?}"),
         }
     }
-    ensure!(answers.len() == 1, "imports outside the roots answer differently: {answers:?}");
-    report.add("import outside roots", answers.into_iter().next().unwrap_or_default());
+    ensure!(
+        answers.len() == 1,
+        "imports outside the roots answer differently: {answers:?}"
+    );
+    report.add(
+        "import outside roots",
+        answers.into_iter().next().unwrap_or_default(),
+    );
 
     // Nothing outside data_dir was written or deleted.
     sentinel_intact(&agent_dir.join("x"))?;
@@ -450,10 +476,16 @@ async fn wait_health(
                 return Ok((status, body));
             }
             if Instant::now() >= deadline {
-                bail!("/health not {what} within {limit:?}: last {status} {body}; log:\n{}", agent.log_tail(30));
+                bail!(
+                    "/health not {what} within {limit:?}: last {status} {body}; log:\n{}",
+                    agent.log_tail(30)
+                );
             }
         } else if Instant::now() >= deadline {
-            bail!("/health not {what} within {limit:?}: {last:?}; log:\n{}", agent.log_tail(30));
+            bail!(
+                "/health not {what} within {limit:?}: {last:?}; log:\n{}",
+                agent.log_tail(30)
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -514,9 +546,13 @@ async fn full_disk(opts: Options, report: &mut Report) -> Result<()> {
             .await?;
         written += 1;
     }
-    let (status, body) = wait_health(&agent, "503", Duration::from_secs(60), |s, _| s == 503).await?;
+    let (status, body) =
+        wait_health(&agent, "503", Duration::from_secs(60), |s, _| s == 503).await?;
     report.add("full disk: /health", format!("{status} {body}"));
-    ensure!(body.contains("\"success\":false") && body.contains("reason"), "503 without a reason: {body}");
+    ensure!(
+        body.contains("\"success\":false") && body.contains("reason"),
+        "503 without a reason: {body}"
+    );
     let metrics = reqwest::Client::new()
         .get(format!("{}/metrics", agent.url()))
         .bearer_auth(agent.token())
@@ -528,14 +564,23 @@ async fn full_disk(opts: Options, report: &mut Report) -> Result<()> {
         metrics.lines().any(|l| l == "agent_storage_failed 1"),
         "metrics lack agent_storage_failed 1"
     );
-    report.add("full disk: detected after (ms)", started.elapsed().as_millis());
+    report.add(
+        "full disk: detected after (ms)",
+        started.elapsed().as_millis(),
+    );
 
     // Space returns: capture resumes by itself.
     std::fs::remove_file(&filler)?;
     let freed = Instant::now();
-    wait_health(&agent, "200 again", Duration::from_secs(60), |s, _| s == 200).await?;
+    wait_health(&agent, "200 again", Duration::from_secs(60), |s, _| {
+        s == 200
+    })
+    .await?;
     agent.wait_caught_up(&db).await?;
-    report.add("full disk: resumed after space freed (ms)", freed.elapsed().as_millis());
+    report.add(
+        "full disk: resumed after space freed (ms)",
+        freed.elapsed().as_millis(),
+    );
     let seq1 = agent.source_health().await?.seq;
     ensure!(
         seq1 == seq0 + written,
@@ -559,7 +604,10 @@ async fn full_disk(opts: Options, report: &mut Report) -> Result<()> {
             rows += 1;
         }
     }
-    report.add("full disk: rows answered after resume", format!("{rows} of {written}"));
+    report.add(
+        "full disk: rows answered after resume",
+        format!("{rows} of {written}"),
+    );
     ensure!(rows == written, "{rows} rows answered, {written} written");
 
     // SIGTERM with the disk full again.
@@ -576,8 +624,14 @@ async fn full_disk(opts: Options, report: &mut Report) -> Result<()> {
     let status = agent.stop_within(Duration::from_secs(30))?;
     let full_stop = t.elapsed();
     report.add("SIGTERM latency, disk full (ms)", full_stop.as_millis());
-    ensure!(status.code().is_some(), "agent with a full disk needed SIGKILL: {status:?}");
-    ensure!(full_stop < Duration::from_secs(10), "SIGTERM took {full_stop:?}");
+    ensure!(
+        status.code().is_some(),
+        "agent with a full disk needed SIGKILL: {status:?}"
+    );
+    ensure!(
+        full_stop < Duration::from_secs(10),
+        "SIGTERM took {full_stop:?}"
+    );
     std::fs::remove_file(&filler).ok();
     conn.disconnect().await.ok();
     drop(tmpfs);

@@ -223,17 +223,18 @@ fn list_from_disk(
     // A directory found by case or by an older layout's raw name holds only this table's
     // baselines; anything else in it is not an answer for this name.
     out.retain(|b| {
-        b.manifest.schema.eq_ignore_ascii_case(schema) && b.manifest.table.eq_ignore_ascii_case(table)
+        b.manifest.schema.eq_ignore_ascii_case(schema)
+            && b.manifest.table.eq_ignore_ascii_case(table)
     });
     Ok(out)
 }
 
 /// The complete baselines in one table directory, oldest seq first.
 fn list_dir(dir: &Path) -> Result<Vec<Baseline>, BaselineError> {
-    let entries = std::fs::read_dir(&dir).map_err(|e| BaselineError::io(&dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| BaselineError::io(dir, e))?;
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| BaselineError::io(&dir, e))?;
+        let entry = entry.map_err(|e| BaselineError::io(dir, e))?;
         let path = entry.path().join("manifest.json");
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -310,7 +311,9 @@ pub fn tables(data_dir: &Path, server_id: u32, schema: Option<&str>) -> Vec<Tabl
     for (_, schema_dir) in dirs(&server_dir) {
         for (_, table_dir) in dirs(&schema_dir) {
             // The names are the manifest's: a directory name may be encoded, hashed or raw.
-            let Some(newest) = list_dir(&table_dir).ok().and_then(|all| all.into_iter().last())
+            let Some(newest) = list_dir(&table_dir)
+                .ok()
+                .and_then(|all| all.into_iter().last())
             else {
                 continue;
             };

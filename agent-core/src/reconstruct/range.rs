@@ -145,7 +145,10 @@ fn head_bytes(head: &FlashbackResponse, binary: bool) -> Result<Vec<u8>, ApiErro
         return Ok(b);
     }
     let serde_json::Value::Object(mut map) = serde_json::to_value(head).map_err(internal)? else {
-        return Err(ApiError::new(ErrorCode::Internal, "answer is not an object"));
+        return Err(ApiError::new(
+            ErrorCode::Internal,
+            "answer is not an object",
+        ));
     };
     map.remove("rows");
     let mut b = serde_json::to_vec(&map).map_err(internal)?;
@@ -194,7 +197,13 @@ mod tests {
         }
         b.extend_from_slice(b"]}");
         let back: FlashbackResponse = serde_json::from_slice(&b).unwrap();
-        assert_eq!(back, FlashbackResponse { rows, ..head.clone() });
+        assert_eq!(
+            back,
+            FlashbackResponse {
+                rows,
+                ..head.clone()
+            }
+        );
         // Cut anywhere, it is not an answer.
         assert!(serde_json::from_slice::<FlashbackResponse>(&b[..b.len() - 1]).is_err());
         let mut empty = head_bytes(&head, false).unwrap();

@@ -12,7 +12,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use integration::reliability::{self, Options};
 
-const USAGE: &str = "usage: reliability [--rows N] [--txns N] [--tmpfs-mib N] [--timeout SECONDS]\n";
+const USAGE: &str =
+    "usage: reliability [--rows N] [--txns N] [--tmpfs-mib N] [--timeout SECONDS]\n";
 
 fn parse(args: impl Iterator<Item = String>) -> Result<(Options, Duration)> {
     let mut opts = Options {
@@ -49,13 +50,19 @@ fn main() -> ExitCode {
         }
     };
     if std::env::var_os("DBTRAIL_AGENT_CORE_BIN").is_none() {
-        if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Into::into)) {
+        if let Some(dir) = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Into::into))
+        {
             let path: std::path::PathBuf = dir;
             // Set before the runtime starts any thread.
             std::env::set_var("DBTRAIL_AGENT_CORE_BIN", path.join("agent-core"));
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("reliability: {e}");

@@ -92,7 +92,11 @@ fn imports_only_under_the_roots_with_one_refusal() {
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("metadata"), "x").unwrap();
     std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
-    let escape = format!("{}/dump/../../{}", root.path().display(), outside.path().display());
+    let escape = format!(
+        "{}/dump/../../{}",
+        root.path().display(),
+        outside.path().display()
+    );
     for dir in [
         outside.path().to_str().unwrap(),
         root.path().join("link").to_str().unwrap(),
@@ -105,6 +109,8 @@ fn imports_only_under_the_roots_with_one_refusal() {
         let e = super::import_dir(&roots, dir).unwrap_err().to_string();
         assert_eq!(e, super::IMPORT_REFUSED, "{dir}");
     }
-    let e = super::import_dir(&[], dump.to_str().unwrap()).unwrap_err().to_string();
+    let e = super::import_dir(&[], dump.to_str().unwrap())
+        .unwrap_err()
+        .to_string();
     assert_eq!(e, super::IMPORT_REFUSED);
 }
