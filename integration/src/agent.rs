@@ -148,6 +148,11 @@ impl AgentCore {
         .await
     }
 
+    /// The process id while agent-core runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().and_then(|p| p.pid())
+    }
+
     /// Graceful stop: SIGTERM, then SIGKILL after 10 s. A later [`AgentCore::restart`] resumes.
     pub fn stop(&mut self) -> Result<()> {
         let mut process = self.process.take().context("agent-core is not running")?;
