@@ -52,14 +52,25 @@ impl Shim {
     ///
     /// `agent_url` is `http://127.0.0.1:<port>`, `token` the agent's bearer token.
     pub async fn start(agent_url: &str, token: &str, tenants: &[Tenant]) -> Result<Self> {
+        Self::start_with(agent_url, token, tenants, "").await
+    }
+
+    /// [`Shim::start`] with `extra` top-level YAML lines appended to `shim.yaml` (e.g.
+    /// `agent_timeout: 2s\n`).
+    pub async fn start_with(
+        agent_url: &str,
+        token: &str,
+        tenants: &[Tenant],
+        extra: &str,
+    ) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("dbtrail-shim-")
             .tempdir()
             .context("creating the shim temp dir")?;
         let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, crate::free_port()?));
         let config = dir.path().join("shim.yaml");
-        std::fs::write(&config, config_yaml(listen, agent_url, token, tenants))
-            .context("writing shim.yaml")?;
+        let yaml = config_yaml(listen, agent_url, token, tenants) + extra;
+        std::fs::write(&config, yaml).context("writing shim.yaml")?;
         let mut cmd = Command::new(crate::workspace_binary(SHIM_BIN)?);
         cmd.arg("--config")
             .arg(&config)
