@@ -198,15 +198,18 @@ impl Session {
             .await
             .map_err(io)?;
         let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
+        // TIMESTAMP values in the session zone before filtering: WHERE literals are wall times.
+        let zone = &self.state.time_zone;
         let rows = response
             .rows
             .iter()
+            .map(|row| zone.localize_row(columns, row))
             .filter(|row| filter::row_matches(&plan.filters, columns, row))
             .take(limit);
         let mut buf = Vec::new();
         for row in rows {
             buf.clear();
-            encode_picked(&mut buf, row, &definitions, columns, format);
+            encode_picked(&mut buf, &row, &definitions, columns, format);
             self.writer.write(&buf).await.map_err(io)?;
         }
         self.send_end_of_rows(self.warning_count())
