@@ -289,8 +289,15 @@ mod tests {
             assert_eq!(back, f);
         }
         // FLOAT keeps 6 significant digits (FLT_DIG), as MySQL prints it.
-        for (f, want) in [(0.1f32, "0.1"), (1.0 / 3.0, "0.333333"), (16777217.0, "16777200")] {
-            assert_eq!(bytes(&Value::Float(f), &col(DataType::Float, 0)), want.as_bytes());
+        for (f, want) in [
+            (0.1f32, "0.1"),
+            (1.0 / 3.0, "0.333333"),
+            (16777217.0, "16777200"),
+        ] {
+            assert_eq!(
+                bytes(&Value::Float(f), &col(DataType::Float, 0)),
+                want.as_bytes()
+            );
         }
     }
 }
