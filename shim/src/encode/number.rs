@@ -272,6 +272,8 @@ mod tests {
     }
 
     #[test]
+    // The literals are the ones inserted into MariaDB, digits as typed.
+    #[allow(clippy::excessive_precision)]
     fn floats_at_exponent_borders_and_signed_zero() {
         // Each text as MariaDB 10.11 prints the stored FLOAT (`SELECT a FROM t` over the text
         // protocol, column `a FLOAT`).
