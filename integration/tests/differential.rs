@@ -145,11 +145,24 @@ fn ddl_histories_match_mariadb() -> Result<()> {
 /// A session time zone and a server time zone other than UTC (`AS OF` literals and TIMESTAMP
 /// values are wall times in the session zone on both sides).
 #[test]
-#[ignore = "fails on main: TIMESTAMP values are sent as UTC wall time, not in the session time zone"]
 fn non_utc_time_zones_match_mariadb() -> Result<()> {
     // Temporal columns only (besides keys), so TIMESTAMP columns occur.
     let dims = with(|d| d.types = set(&[TypeClass::Int, TypeClass::Temporal]));
     check(seed(), 6, dims, "+05:30", &["--default-time-zone=-03:00"])
+}
+
+/// FLOAT and DOUBLE columns over both protocols: FLOAT's text form has 6 significant digits
+/// (`1.80859`, `3.40282e38`), DOUBLE's the shortest round-trip ones.
+#[test]
+#[ignore = "fails on main: DOUBLE text form of exponent 15 (MariaDB -2902278003340431.5, shim -2.9022780033404315e15); FLOAT histories pass"]
+fn float_columns_match_mariadb() -> Result<()> {
+    check(
+        seed(),
+        4,
+        with(|d| d.types = set(&[TypeClass::Int, TypeClass::Float])),
+        "+00:00",
+        &[],
+    )
 }
 
 /// `binlog_row_metadata=MINIMAL` on the source: names, PK, signedness and labels come from
@@ -210,7 +223,7 @@ fn string_keys_match_mariadb() -> Result<()> {
 
 /// YEAR, BIT, FLOAT/DOUBLE, GEOMETRY and CHAR columns.
 #[test]
-#[ignore = "fails on main: signedness after YEAR (branch mysqlbin), FLOAT text form, BIT length, POINT type, CHAR as VAR_STRING"]
+#[ignore = "fails on main: signedness after YEAR (branch mysqlbin), BIT length, POINT type, CHAR as VAR_STRING"]
 fn remaining_types_match_mariadb() -> Result<()> {
     check(
         seed(),

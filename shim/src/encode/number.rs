@@ -1,9 +1,8 @@
 //! Decimal text of integers and IEEE floats appended straight to an output buffer, with no
-//! `String` per value: integers through `itoa`; floats as the shortest round-trip digits of
+//! `String` per value: integers through `itoa`; DOUBLE as the shortest round-trip digits of
 //! Rust's `{:e}` (formatted once, on the stack) laid out the way MySQL 8 prints a DOUBLE
-//! (positional for decimal exponents -5..15, else `1.5e300` / `1e-7`; `-0` keeps its sign).
-//! `ryu` was not used for the digits: on exact ties it picks the even digit where Rust's
-//! formatter rounds up (FLOAT `-271183.625` is `-271183.62` there, `-271183.63` here).
+//! (positional for decimal exponents -5..15, else `1.5e300` / `1e-7`; `-0` keeps its sign);
+//! FLOAT rounded to 6 significant digits (`{:.5e}`), positional for exponents -15..15.
 
 use std::fmt::Write as _;
 
@@ -35,22 +34,52 @@ pub fn put_year(out: &mut Vec<u8>, n: i64) {
 pub fn put_double(out: &mut Vec<u8>, f: f64) {
     let mut sci = StackText::default();
     let _ = write!(sci, "{f:e}");
-    lay_out(out, &sci);
+    lay_out(out, &sci, POSITIONAL);
 }
 
-/// Appends a FLOAT with its own (single-precision) shortest digits.
+/// Appends a FLOAT as the text protocol carries it: rounded to `FLT_DIG` = 6 significant
+/// digits (ties to even, as `dtoa` rounds), trailing zeros dropped, positional for decimal
+/// exponents -15..=14, else `3.40282e38` / `1e-16` (measured on MariaDB 10.11: `1.8085939` is
+/// `1.80859`, `16777217` is `16777200`, `1e-14` is `0.00000000000001`). The binary protocol
+/// carries the exact 4-byte value instead.
 pub fn put_float(out: &mut Vec<u8>, f: f32) {
     let mut sci = StackText::default();
-    let _ = write!(sci, "{f:e}");
-    lay_out(out, &sci);
+    let _ = write!(sci, "{:.5e}", f64::from(f));
+    let text: &[u8] = &sci;
+    // `{:.5e}` keeps trailing zeros (`1.00000e15`): drop them and a bare point.
+    let mut trimmed = StackText::default();
+    match text.iter().position(|b| *b == b'e') {
+        Some(e) => {
+            let mantissa = &text[..e];
+            let mut end = mantissa.len();
+            if mantissa.contains(&b'.') {
+                while mantissa[end - 1] == b'0' {
+                    end -= 1;
+                }
+                if mantissa[end - 1] == b'.' {
+                    end -= 1;
+                }
+            }
+            let _ = trimmed.write_str(std::str::from_utf8(&mantissa[..end]).unwrap_or(""));
+            let _ = trimmed.write_str(std::str::from_utf8(&text[e..]).unwrap_or(""));
+        }
+        None => {
+            let _ = trimmed.write_str(std::str::from_utf8(text).unwrap_or(""));
+        }
+    }
+    lay_out(out, &trimmed, FLOAT_POSITIONAL);
 }
 
-/// Decimal exponents printed positionally; outside them the scientific form.
+/// Decimal exponents printed positionally for a DOUBLE; outside them the scientific form.
 const POSITIONAL: std::ops::Range<i32> = -5..15;
 
+/// Decimal exponents printed positionally for a FLOAT (after rounding to 6 digits).
+const FLOAT_POSITIONAL: std::ops::Range<i32> = -15..15;
+
 /// Re-lays Rust's scientific text (`1e0`, `-1.5e300`, `1.2e-7`, `NaN`, `inf`) as MySQL prints
-/// it; text without an exponent (NaN, infinities) is copied as it is.
-fn lay_out(out: &mut Vec<u8>, sci: &[u8]) {
+/// it, positional for decimal exponents in `positional`; text without an exponent (NaN,
+/// infinities) is copied as it is.
+fn lay_out(out: &mut Vec<u8>, sci: &[u8], positional_exps: std::ops::Range<i32>) {
     let (negative, body) = match sci.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, sci),
@@ -68,7 +97,7 @@ fn lay_out(out: &mut Vec<u8>, sci: &[u8]) {
     if negative {
         out.push(b'-');
     }
-    if digits.iter().all(|b| *b == b'0') || POSITIONAL.contains(&exp) {
+    if digits.iter().all(|b| *b == b'0') || positional_exps.contains(&exp) {
         positional(out, &digits, exp);
     } else {
         out.extend_from_slice(body);
@@ -175,8 +204,17 @@ mod tests {
         reference(format!("{f:e}"), || format!("{f}"), f == 0.0)
     }
 
+    /// FLOAT: the value rounded to 6 significant digits (through `{:.5e}` and back), then
+    /// Rust's shortest forms of that rounded double, positional for exponents -15..=14.
     fn reference_float(f: f32) -> String {
-        reference(format!("{f:e}"), || format!("{f}"), f == 0.0)
+        let rounded: f64 = format!("{:.5e}", f64::from(f)).parse().unwrap();
+        let sci = format!("{rounded:e}");
+        let exp: i32 = sci.rsplit_once('e').unwrap().1.parse().unwrap();
+        if rounded == 0.0 || FLOAT_POSITIONAL.contains(&exp) {
+            format!("{rounded}")
+        } else {
+            sci
+        }
     }
 
     fn double(f: f64) -> String {
@@ -234,21 +272,43 @@ mod tests {
     }
 
     #[test]
+    // The literals are the ones inserted into MariaDB, digits as typed.
+    #[allow(clippy::excessive_precision)]
     fn floats_at_exponent_borders_and_signed_zero() {
+        // Each text as MariaDB 10.11 prints the stored FLOAT (`SELECT a FROM t` over the text
+        // protocol, column `a FLOAT`).
         let cases: &[(f32, &str)] = &[
             (0.0, "0"),
             (-0.0, "-0"),
             (0.1, "0.1"),
-            (16777217.0, "16777216"),
+            (1.808_593_9, "1.80859"),
+            (16777217.0, "16777200"),
+            (1234567.0, "1234570"),
+            // Exact ties at the sixth digit round to even.
+            (1234565.0, "1234560"),
+            (1234575.0, "1234580"),
+            (-271183.625, "-271184"),
+            (999999.5, "1000000"),
+            (12345.678, "12345.7"),
+            (1.0 / 3.0, "0.333333"),
+            (0.000_123_456_789, "0.000123457"),
+            (9.999_999e-5, "0.0001"),
             (1e-5, "0.00001"),
-            (1e-6, "1e-6"),
+            (1e-6, "0.000001"),
+            (-1.5e-10, "-0.00000000015"),
+            (1.23456e-15, "0.00000000000000123456"),
+            (1e-15, "0.000000000000001"),
+            (1e-16, "1e-16"),
+            (1.23456e-16, "1.23456e-16"),
+            (-1.2e-18, "-1.2e-18"),
             (1e14, "100000000000000"),
+            (-1.23456e14, "-123456000000000"),
             (1e15, "1e15"),
-            (f32::MAX, "3.4028235e38"),
-            (f32::MIN_POSITIVE, "1.1754944e-38"),
-            (1e-45, "1e-45"),
-            // -271183.625 exactly: a tie between two shortest candidates.
-            (f32::from_bits(0xc884_69f4), "-271183.63"),
+            (1.23456e15, "1.23456e15"),
+            (-2e20, "-2e20"),
+            (f32::MAX, "3.40282e38"),
+            (f32::MIN_POSITIVE, "1.17549e-38"),
+            (1e-45, "1.4013e-45"),
         ];
         for &(f, want) in cases {
             assert_eq!(float(f), want, "{f:e}");

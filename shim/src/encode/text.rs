@@ -65,7 +65,7 @@ pub fn put_lenenc_with(buf: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
     }
 }
 
-/// The text of a non-string value: integers exact, floats shortest round-trip, temporal values
+/// The text of a non-string value: integers exact, DOUBLE shortest round-trip, FLOAT 6 digits, temporal values
 /// with the column's fractional-second digits (binary strings converted lossily to UTF-8).
 pub fn render(value: &Value, column: &ColumnInfo) -> String {
     let mut out = Vec::new();
@@ -81,7 +81,8 @@ pub fn format_double(f: f64) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// FLOAT (single precision) likewise, with its own shortest digits.
+/// FLOAT (single precision) as MySQL prints it: 6 significant digits (`1.80859`,
+/// `3.40282e38`), positional for decimal exponents -15..=14.
 pub fn format_float(f: f32) -> String {
     let mut out = Vec::new();
     number::put_float(&mut out, f);
@@ -273,7 +274,8 @@ mod tests {
         assert_eq!(format_double(-2.5e300), "-2.5e300");
         assert_eq!(format_double(0.0), "0");
         assert_eq!(format_float(0.1), "0.1");
-        assert_eq!(format_float(3.4028235e38), "3.4028235e38");
+        assert_eq!(format_float(3.4028235e38), "3.40282e38");
+        assert_eq!(format_float(1.808_593_9), "1.80859");
         for f in [
             0.1f64,
             1.0 / 3.0,
@@ -286,10 +288,16 @@ mod tests {
             let back: f64 = std::str::from_utf8(&text).unwrap().parse().unwrap();
             assert_eq!(back, f);
         }
-        for f in [0.1f32, 1.0 / 3.0, f32::MAX, 16777217.0] {
-            let text = bytes(&Value::Float(f), &col(DataType::Float, 0));
-            let back: f32 = std::str::from_utf8(&text).unwrap().parse().unwrap();
-            assert_eq!(back, f);
+        // FLOAT keeps 6 significant digits (FLT_DIG), as MySQL prints it.
+        for (f, want) in [
+            (0.1f32, "0.1"),
+            (1.0 / 3.0, "0.333333"),
+            (16777217.0, "16777200"),
+        ] {
+            assert_eq!(
+                bytes(&Value::Float(f), &col(DataType::Float, 0)),
+                want.as_bytes()
+            );
         }
     }
 }

@@ -2,8 +2,10 @@
 
 use std::fmt;
 
-use agent_api::time::{unix_micros_from_datetime, MICROS_PER_SEC};
+use agent_api::catalog::{ColumnInfo, DataType};
+use agent_api::time::{datetime_from_unix_micros, unix_micros_from_datetime, MICROS_PER_SEC};
 use agent_api::value::DateTime;
+use agent_api::Value;
 use jiff::tz::{AmbiguousOffset, Offset};
 
 use crate::classify::time_literal::{parse_offset, TimeExpr};
@@ -70,6 +72,39 @@ impl TimeZone {
         }
     }
 
+    /// The wall time in this zone of a TIMESTAMP value, which the agent carries as its UTC wall
+    /// time (the binlog stores TIMESTAMP as seconds since the epoch, MySQL 8.0 reference
+    /// §13.2.2 "The DATE, DATETIME, and TIMESTAMP Types": shown converted to the session
+    /// `time_zone`). The zero TIMESTAMP `0000-00-00 00:00:00` stays as it is.
+    pub fn local_of_utc(&self, utc: &DateTime) -> DateTime {
+        if utc.date.year == 0 && utc.date.month == 0 && utc.date.day == 0 {
+            return *utc;
+        }
+        let instant_us = unix_micros_from_datetime(utc);
+        let offset = i64::from(self.offset_secs_at(instant_us));
+        datetime_from_unix_micros(instant_us + offset * MICROS_PER_SEC)
+    }
+
+    /// `row` (aligned with `columns`) with every TIMESTAMP value shown in this zone; borrowed
+    /// as it is when the zone is UTC or no column is a TIMESTAMP.
+    pub fn localize_row<'a>(
+        &self,
+        columns: &[ColumnInfo],
+        row: &'a [Value],
+    ) -> std::borrow::Cow<'a, [Value]> {
+        let is_ts = |c: &ColumnInfo| c.data_type == DataType::Timestamp;
+        if *self == TimeZone::UTC || !columns.iter().any(is_ts) {
+            return std::borrow::Cow::Borrowed(row);
+        }
+        let mut owned = row.to_vec();
+        for (value, column) in owned.iter_mut().zip(columns) {
+            if let (Value::DateTime(dt), true) = (&*value, is_ts(column)) {
+                *value = Value::DateTime(self.local_of_utc(dt));
+            }
+        }
+        std::borrow::Cow::Owned(owned)
+    }
+
     /// The last offset change at or before `instant_us` (itself when the zone has none).
     fn transition_at_or_before(&self, instant_us: i64) -> i64 {
         let Ok(ts) = jiff::Timestamp::from_microsecond(instant_us.saturating_add(1)) else {
@@ -128,6 +163,40 @@ mod tests {
     use crate::classify::time_literal::parse_time_literal;
 
     const T: i64 = 1_777_281_119_000_000; // 2026-04-27 09:11:59 UTC
+
+    #[test]
+    fn timestamps_show_as_wall_time_in_the_session_zone() {
+        let show = |zone: &str, utc: &str| {
+            let utc: DateTime = utc.parse().unwrap();
+            TimeZone::parse(zone).unwrap().local_of_utc(&utc).to_text(6)
+        };
+        assert_eq!(
+            show("+05:30", "2013-10-03 13:24:49.5"),
+            "2013-10-03 18:54:49.500000"
+        );
+        assert_eq!(
+            show("-03:00", "2013-10-03 01:00:00"),
+            "2013-10-02 22:00:00.000000"
+        );
+        // Europe/Paris: +01:00 in winter, +02:00 in summer.
+        assert_eq!(
+            show("Europe/Paris", "2026-01-15 10:00:00"),
+            "2026-01-15 11:00:00.000000"
+        );
+        assert_eq!(
+            show("Europe/Paris", "2026-07-15 10:00:00"),
+            "2026-07-15 12:00:00.000000"
+        );
+        assert_eq!(
+            show("UTC", "2026-07-15 10:00:00"),
+            "2026-07-15 10:00:00.000000"
+        );
+        // The zero TIMESTAMP is no instant: shown as it is.
+        assert_eq!(
+            show("+05:30", "0000-00-00 00:00:00"),
+            "0000-00-00 00:00:00.000000"
+        );
+    }
     const HOUR: i64 = 3_600_000_000;
 
     fn at(text: &str, zone: &TimeZone) -> i64 {

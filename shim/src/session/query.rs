@@ -274,9 +274,12 @@ impl Session {
             .collect();
         self.send_column_packets(&definitions.packets).await?;
         let limit = usize::try_from(self.row_limit(plan.limit)).unwrap_or(usize::MAX);
+        // TIMESTAMP values in the session zone before filtering: WHERE literals are wall times.
+        let zone = &self.state.time_zone;
         let rows = response
             .rows
             .iter()
+            .map(|row| zone.localize_row(columns, row))
             .filter(|row| filter::row_matches(&plan.filters, columns, row))
             .take(limit);
         let mut buf = Vec::new();
@@ -284,7 +287,7 @@ impl Session {
             buf.clear();
             encode_picked(
                 &mut buf,
-                row,
+                &row,
                 &definitions,
                 columns,
                 format,

@@ -271,9 +271,9 @@ fn diff_row(change: &ChangeRow, columns: &[ColumnInfo], zone: &TimeZone) -> Vec<
         ChangeType::Delete => "DELETE",
     };
     let image = |values: &Option<Vec<Value>>| {
-        values
-            .as_ref()
-            .map_or(Value::Null, |v| Value::Json(json::object(columns, v)))
+        values.as_ref().map_or(Value::Null, |v| {
+            Value::Json(json::object(columns, &zone.localize_row(columns, v)))
+        })
     };
     vec![
         Value::DateTime(datetime_from_unix_micros(local_us)),

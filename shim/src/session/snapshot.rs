@@ -53,6 +53,8 @@ impl Session {
                 Some(Ok(row)) => row,
                 Some(Err(e)) => return Err(Failure::Mysql(mysql_error(&e))),
             };
+            // TIMESTAMP values in the session zone, before WHERE compares them with wall times.
+            let row = self.state.time_zone.localize_row(&columns, &row);
             if !filter::row_matches(&plan.filters, &columns, &row) {
                 continue;
             }
