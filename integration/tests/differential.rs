@@ -207,7 +207,7 @@ fn pk_less_tables_match_mariadb() -> Result<()> {
 /// String key columns in utf8mb4/utf8mb3/latin1, `_ci` and `_bin`, with characters below the
 /// space (PAD SPACE collations order them before the empty string).
 #[test]
-#[ignore = "fails on main: string keys with characters below space and latin1 ranges (see the closing note)"]
+#[ignore = "fails: CHAR key columns described as VAR_STRING (coldef.type), and IN lists on string keys miss rows (rows.count, 24 of 300 answers at the fixed seed); ranges and snapshots on string keys now match"]
 fn string_keys_match_mariadb() -> Result<()> {
     check(
         seed(),

@@ -7,9 +7,17 @@
 //! - DECIMAL: MySQL's binary decimal, memcomparable for a fixed precision and scale;
 //! - FLOAT/DOUBLE: IEEE bits, sign-flipped (all bits inverted for negatives);
 //! - DATE/DATETIME/TIMESTAMP/TIME: packed integers in field order;
-//! - strings: the collation's comparison form (case-folded for `_ci`, trailing spaces dropped for
-//!   PAD SPACE collations), then escaped so that a shorter key sorts before its extensions:
-//!   `0x00` → `0x00 0xFF`, terminated by `0x00 0x00`.
+//! - strings under a collation implemented exactly ([`ExactCollation`]: `utf8mb3`/`utf8mb4`
+//!   `_general_ci` and `_bin`, `latin1_swedish_ci`, `latin1_bin`): the collation's weights, each
+//!   fixed-width big-endian and followed by one marker byte saying how the rest of the string
+//!   compares with the endless spaces PAD SPACE appends (`0x01` less, `0x02` equal = end, `0x03`
+//!   greater); trailing space weights are dropped first, the empty string is one space weight.
+//!   So 'a\t' < 'a' = 'a ' < 'a b', as MySQL compares them;
+//! - `binary` strings and BLOBs: the bytes escaped so that a shorter key sorts before its
+//!   extensions: `0x00` → `0x00 0xFF`, terminated by `0x00 0x00`;
+//! - strings under other collations: an approximation (case-folded, accents dropped, trailing
+//!   spaces dropped) that only keys the index; predicates on such keys are refused
+//!   ([`check_predicate_collation`]).
 
 use agent_api::value::{Date, DateTime, Time};
 use agent_api::Value;
@@ -70,6 +78,8 @@ pub fn encode_value(out: &mut Vec<u8>, value: &Value, col: &ColumnDef) {
                     .position(|e| e == s)
                     .map_or(0, |i| i + 1);
                 out.extend_from_slice(&(idx as u64).to_be_bytes());
+            } else if let Some(exact) = col.collation.as_ref().and_then(ExactCollation::of) {
+                encode_weights(out, s, exact);
             } else {
                 escape(out, &collation_form(s, col));
             }
@@ -223,9 +233,21 @@ pub fn coerce(value: &Value, col: &ColumnDef) -> Result<Value, KeyTypeError> {
             b.resize(usize::from(max_len).max(b.len()), 0);
             Value::Bytes(b)
         }),
-        Decode::String { .. } | Decode::Blob { .. } | Decode::Set { .. } => {
-            as_text().map(Value::Text)
+        Decode::String { .. } | Decode::Blob { .. } => {
+            // A string literal keeps its leading and trailing whitespace: '\t' and ' a' are
+            // keys of their own.
+            let text = match value {
+                Value::Text(s) => Some(s.clone()),
+                _ => as_text(),
+            };
+            let latin1 = col
+                .collation
+                .as_ref()
+                .is_some_and(|c| c.charset == "latin1");
+            text.filter(|t| !latin1 || t.chars().all(|ch| latin1_byte(ch).is_some()))
+                .map(Value::Text)
         }
+        Decode::Set { .. } => as_text().map(Value::Text),
         Decode::Special { kind, .. } => as_text().and_then(|t| kind.canonical(&t)).map(Value::Text),
         Decode::Bit { .. } => match value {
             Value::Bytes(b) => Some(Value::Bytes(b.clone())),
@@ -254,6 +276,133 @@ fn parse_datetime(text: &str) -> Option<DateTime> {
         date,
         ..DateTime::default()
     })
+}
+
+/// A collation whose order and equality the key encoding reproduces exactly (weights from
+/// [`super::collation_tables`], checked against MariaDB by `integration/tests/collation_order.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExactCollation {
+    /// `utf8mb3_general_ci` / `utf8mb4_general_ci`: one 16-bit weight per character (the BMP
+    /// table); every supplementary character weighs U+FFFD (MariaDB `strings/ctype-utf8.c`).
+    Utf8GeneralCi,
+    /// `utf8mb3_bin` / `utf8mb4_bin`: the code point, PAD SPACE.
+    Utf8Bin,
+    /// `latin1_swedish_ci`: MariaDB `sort_order_latin1` over the cp1252 byte.
+    Latin1SwedishCi,
+    /// `latin1_bin`: the cp1252 byte, PAD SPACE.
+    Latin1Bin,
+}
+
+impl ExactCollation {
+    /// The exact implementation of `c`, if there is one.
+    pub fn of(c: &crate::schema::Collation) -> Option<Self> {
+        match c.name.as_str() {
+            "utf8mb4_general_ci" | "utf8mb3_general_ci" | "utf8_general_ci" => {
+                Some(Self::Utf8GeneralCi)
+            }
+            "utf8mb4_bin" | "utf8mb3_bin" | "utf8_bin" => Some(Self::Utf8Bin),
+            "latin1_swedish_ci" => Some(Self::Latin1SwedishCi),
+            "latin1_bin" => Some(Self::Latin1Bin),
+            _ => None,
+        }
+    }
+
+    /// Bytes per weight.
+    fn width(self) -> usize {
+        match self {
+            Self::Utf8GeneralCi => 2,
+            Self::Utf8Bin => 3,
+            Self::Latin1SwedishCi | Self::Latin1Bin => 1,
+        }
+    }
+
+    /// The weight of one character. Characters latin1 cannot hold (never in captured data; a
+    /// literal with one is refused by [`coerce`]) weigh as `?`, the character MySQL converts
+    /// them to.
+    fn weight(self, ch: char) -> u32 {
+        match self {
+            Self::Utf8GeneralCi => {
+                let cp = u32::from(ch);
+                if cp > 0xFFFF {
+                    return 0xFFFD;
+                }
+                let t = super::collation_tables::GENERAL_CI_EXCEPTIONS;
+                match t.binary_search_by_key(&(cp as u16), |&(c, _)| c) {
+                    Ok(i) => u32::from(t[i].1),
+                    Err(_) => cp,
+                }
+            }
+            Self::Utf8Bin => u32::from(ch),
+            Self::Latin1SwedishCi => u32::from(
+                super::collation_tables::LATIN1_SWEDISH_CI
+                    [usize::from(latin1_byte(ch).unwrap_or(b'?'))],
+            ),
+            Self::Latin1Bin => u32::from(latin1_byte(ch).unwrap_or(b'?')),
+        }
+    }
+}
+
+/// The latin1 (cp1252, as MySQL defines latin1) byte of `ch`, if latin1 has it.
+pub fn latin1_byte(ch: char) -> Option<u8> {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
+    ];
+    let cp = u32::from(ch);
+    match cp {
+        0..=0x7F | 0xA0..=0xFF => Some(cp as u8),
+        _ => HIGH.iter().position(|&c| c == ch).map(|i| 0x80 + i as u8),
+    }
+}
+
+/// Space weight of every [`ExactCollation`] (U+0020 weighs 0x20 in each).
+const SPACE_WEIGHT: u32 = 0x20;
+
+/// Appends the PAD SPACE weight encoding of `s` (see the module comment).
+fn encode_weights(out: &mut Vec<u8>, s: &str, c: ExactCollation) {
+    let mut weights: Vec<u32> = s.chars().map(|ch| c.weight(ch)).collect();
+    while weights.last() == Some(&SPACE_WEIGHT) {
+        weights.pop();
+    }
+    if weights.is_empty() {
+        weights.push(SPACE_WEIGHT);
+    }
+    // markers[i]: how weights[i+1..] compare with endless spaces.
+    let mut markers = vec![0x02u8; weights.len()];
+    let mut rest = 0x02u8;
+    for i in (0..weights.len()).rev() {
+        markers[i] = rest;
+        rest = match weights[i].cmp(&SPACE_WEIGHT) {
+            std::cmp::Ordering::Less => 0x01,
+            std::cmp::Ordering::Equal => rest,
+            std::cmp::Ordering::Greater => 0x03,
+        };
+    }
+    let width = c.width();
+    for (w, m) in weights.iter().zip(markers) {
+        out.extend_from_slice(&w.to_be_bytes()[4 - width..]);
+        out.push(m);
+    }
+}
+
+/// Refuses a key predicate (`=`, `IN`, range) on a string key column whose collation the key
+/// encoding only approximates: its answer could hold wrong rows or miss right ones. The error
+/// names the column and the collation.
+pub fn check_predicate_collation(col: &ColumnDef) -> Result<(), String> {
+    let stringy = matches!(col.decode, Decode::String { .. } | Decode::Blob { .. })
+        && !matches!(col.decode, Decode::Enum { .. });
+    match &col.collation {
+        Some(c) if stringy && c.charset != "binary" && ExactCollation::of(c).is_none() => {
+            Err(format!(
+            "key column {} uses collation {}, whose order the index does not reproduce exactly; \
+             conditions on it as a key are not supported (use a condition on another column, or \
+             read the table without one)",
+            col.info.name, c.name
+        ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The comparison form of a string under the column's collation: trailing spaces dropped for PAD
@@ -438,8 +587,55 @@ mod tests {
             key(Value::Text("Abc".into()), &bin),
             key(Value::Text("abc".into()), &bin)
         );
-        assert!(key(Value::Text("ab".into()), &bin) < key(Value::Text("ab\0".into()), &bin));
+        // PAD SPACE: characters below space sort before the end of a shorter string.
+        assert!(key(Value::Text("ab".into()), &bin) > key(Value::Text("ab\0".into()), &bin));
         assert!(key(Value::Text("ab".into()), &bin) < key(Value::Text("abc".into()), &bin));
+        let t = |s: &str, c: &ColumnDef| key(Value::Text(s.into()), c);
+        assert!(t("a\t", &ci) < t("a", &ci));
+        assert_eq!(t("a", &ci), t("a  ", &ci));
+        assert!(t("a", &ci) < t("a b", &ci));
+        assert!(t("a  b", &ci) < t("a b", &ci));
+        assert!(t("\t", &ci) < t("", &ci));
+        // Leading whitespace is kept by literals.
+        assert_ne!(t("\n\n", &ci), t("", &ci));
+        // Every supplementary character weighs U+FFFD under general_ci.
+        assert_eq!(t("😀", &ci), t("😁", &ci));
+        assert_eq!(t("a😀", &ci), t("a\u{FFFD}", &ci));
+        assert_ne!(t("😀", &bin), t("😁", &bin));
+        let sw = col(
+            Decode::String {
+                max_len: 40,
+                collation: 8,
+                pad_binary: false,
+            },
+            Some(8),
+        );
+        assert_eq!(t("É  ", &sw), t("e", &sw));
+        assert!(t("Z", &sw) < t("Ä", &sw));
+        assert!(coerce(&Value::Text("中".into()), &sw).is_err());
+    }
+
+    #[test]
+    fn inexact_collations_refuse_key_predicates() {
+        let unicode = col(
+            Decode::String {
+                max_len: 40,
+                collation: 224,
+                pad_binary: false,
+            },
+            Some(224),
+        );
+        let err = check_predicate_collation(&unicode).unwrap_err();
+        assert!(err.contains("utf8mb4_unicode_ci"), "{err}");
+        let general = col(
+            Decode::String {
+                max_len: 40,
+                collation: 45,
+                pad_binary: false,
+            },
+            Some(45),
+        );
+        assert!(check_predicate_collation(&general).is_ok());
     }
 
     #[test]

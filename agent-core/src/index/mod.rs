@@ -15,6 +15,7 @@
 //! checkpoint, so capture resumes with nothing lost and nothing twice.
 
 pub mod codec;
+mod collation_tables;
 pub mod keys;
 
 use std::collections::{HashMap, HashSet};
@@ -39,7 +40,20 @@ pub enum IndexError {
     /// A stored record does not decode.
     #[error("index record corrupt: {0}")]
     Corrupt(String),
+    /// The index was written by a version of agent-core with another on-disk format.
+    #[error(
+        "index format {found} found, this agent-core reads format {FORMAT_VERSION} only \
+         (primary key encoding changed); move the data dir aside and capture again"
+    )]
+    Format {
+        /// The format the index records (1 = indexes from before the format was recorded).
+        found: u32,
+    },
 }
+
+/// On-disk format of the index, recorded under `meta` key `format`: 2 = string primary keys
+/// encoded by collation weights with PAD SPACE markers ([`keys`]); 1 (no record) = before.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Kind of a row change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,9 +326,33 @@ impl Index {
             registry: RwLock::new(Registry::default()),
             truncated: RwLock::default(),
         };
+        index.check_format()?;
         index.load_registry()?;
         index.load_truncated()?;
         Ok(index)
+    }
+
+    /// Records [`FORMAT_VERSION`] in a new index; refuses an index of another format (an index
+    /// with data but no record is format 1).
+    fn check_format(&self) -> Result<(), IndexError> {
+        match self.meta.get("format")? {
+            Some(v) => {
+                let found = <[u8; 4]>::try_from(&*v)
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| IndexError::Corrupt("format record".into()))?;
+                if found != FORMAT_VERSION {
+                    return Err(IndexError::Format { found });
+                }
+            }
+            None => {
+                if !(self.rows.is_empty()? && self.txns.is_empty()? && self.meta.is_empty()?) {
+                    return Err(IndexError::Format { found: 1 });
+                }
+                self.meta.insert("format", FORMAT_VERSION.to_be_bytes())?;
+                self.db.persist(PersistMode::SyncAll)?;
+            }
+        }
+        Ok(())
     }
 
     /// Fills the set of truncated tables: one seek per table number found in `clears`.

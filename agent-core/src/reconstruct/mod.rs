@@ -484,6 +484,7 @@ pub(crate) fn encode_literal_key(
     }
     let mut out = Vec::new();
     for (v, c) in key.iter().zip(pk) {
+        keys::check_predicate_collation(c).map_err(|m| ApiError::new(ErrorCode::BadRequest, m))?;
         let coerced =
             keys::coerce(v, c).map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
         keys::encode_value(&mut out, &coerced, c);
