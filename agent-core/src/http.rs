@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use tracing::{info_span, warn, Instrument};
 
 use crate::reconstruct::{self, ApiError};
@@ -211,14 +212,27 @@ async fn flashback(
     let answer = reconstruct::flashback_body(app.clone(), &req, binary)
         .instrument(span)
         .await?;
-    let rx = match answer {
+    let mut rx = match answer {
         reconstruct::FlashbackBody::Whole(resp) if binary => return Ok(rows_body(resp)),
         reconstruct::FlashbackBody::Whole(resp) => return Ok(json_body(&resp)),
         reconstruct::FlashbackBody::Stream(rx) => rx,
     };
-    // A key range, streamed: an error after the first bytes aborts the body (see
-    // `reconstruct::range`), so the client never takes a cut answer for a whole one.
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    // The status waits for the first chunk (up to 64 KiB of rows, or the whole answer): a
+    // failure found before it (a damaged or missing archive file, say) is still an error status
+    // with its kind, not a broken body.
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => Bytes::from(chunk),
+        Some(Err(e)) => return Err(e),
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                "the flashback range scan ended without an answer",
+            ))
+        }
+    };
+    // Past the first chunk an error aborts the body (see `reconstruct::range`), so the client
+    // never takes a cut answer for a whole one.
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
         let item = rx.recv().await?;
         let item = item.map(Bytes::from).map_err(|e| {
             warn!(code = ?e.code, message = %e.message, "flashback range broke off");
@@ -226,6 +240,7 @@ async fn flashback(
         });
         Some((item, rx))
     });
+    let stream = futures_util::stream::once(async move { Ok(first) }).chain(rest);
     let mut resp = axum::body::Body::from_stream(stream).into_response();
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,

@@ -136,9 +136,11 @@ fn config_yaml(listen: SocketAddr, agent_url: &str, token: &str, tenants: &[Tena
         q(agent_url),
         q(token)
     );
+    // The harness's tenants may lift `max_diff_window` (`@dbtrail_allow_wide_diff = ON`), as an
+    // operator's would; the refusal for other tenants is tested in shim/tests/reads.rs.
     for t in tenants {
         yaml.push_str(&format!(
-            "  - mysql_user: {}\n    mysql_password: {}\n    server_id: {}\n",
+            "  - mysql_user: {}\n    mysql_password: {}\n    server_id: {}\n    allow_wide_diff: true\n",
             q(&t.mysql_user),
             q(&t.mysql_password),
             t.server_id
@@ -167,7 +169,8 @@ mod tests {
              tenants:\n  \
                - mysql_user: \"app\"\n    \
                  mysql_password: \"app\"\n    \
-                 server_id: 1\n"
+                 server_id: 1\n    \
+                 allow_wide_diff: true\n"
         );
     }
 }

@@ -5,8 +5,8 @@
 //!   (which cannot read a client-range code), the agent's address stays out of the message, and
 //!   the same connection (same `CONNECTION_ID()`) answers the next statement;
 //! - each agent error kind reaches the client as its MySQL code and SQLSTATE: lag 1205, a wrong
-//!   `agent_token` 1429, a table that did not exist yet 1146, a `_diff` window before captured
-//!   history 1526;
+//!   `agent_token` 1429, a table that did not exist yet 1146; a `_diff` window before captured
+//!   history answers what capture saw with a warning naming the start (`_flashback` there: 1526);
 //! - `_diff.<t>` describes itself with the eight change columns of `SELECT *` in `DESCRIBE`,
 //!   `SHOW COLUMNS`, `SHOW CREATE TABLE`, `information_schema` and SQLAlchemy's inspector;
 //! - binary columns are base64 in `_diff` JSON even when their bytes are valid UTF-8.
@@ -701,8 +701,9 @@ async fn diff_binary_json(shim: &Shim, history: &History) -> Result<()> {
     Ok(())
 }
 
-/// A `_diff` window starting before captured history is refused with 1526 naming the start, as
-/// `_flashback` at such a time is; a window inside history answers.
+/// A `_diff` window starting before captured history answers the captured changes with a
+/// warning naming where history starts; `_flashback` at such a time is refused with 1526; a
+/// window inside history answers without a warning.
 async fn diff_before_history(shim: &Shim, history: &History) -> Result<()> {
     let early = format!(
         "SELECT event_type FROM _diff.orders BETWEEN '2000-01-01 00:00:00' AND '{}' WHERE id = 1",
@@ -713,16 +714,21 @@ async fn diff_before_history(shim: &Shim, history: &History) -> Result<()> {
     let statements = [
         "SET @dbtrail_allow_wide_diff = ON",
         early.as_str(),
+        "SHOW WARNINGS",
         flashback_early,
     ];
     let answers = mysql_async_answers(shim, &statements).await?;
-    let (code, state, message) = error_of(&answers[1])?;
     ensure!(
-        (code, state.as_str()) == (1526, "HY000")
-            && message.contains("before the start of captured history ("),
-        "_diff before history answered {code} ({state}) {message}"
+        answers[1]["rows"] == json!([["INSERT"], ["UPDATE"]]),
+        "_diff before history: {}",
+        answers[1]
     );
-    let (code, _, message) = error_of(&answers[2])?;
+    let warnings = answers[2]["rows"].to_string();
+    ensure!(
+        warnings.contains("before the start of captured history (") && warnings.contains("1105"),
+        "_diff before history warned {warnings}"
+    );
+    let (code, _, message) = error_of(&answers[3])?;
     ensure!(
         code == 1526 && message.contains("before the start of captured history"),
         "_flashback before history answered {code} {message}"

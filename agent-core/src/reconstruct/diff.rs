@@ -25,7 +25,7 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
     }
     let (entry, seq_to) =
         resolve_time(app, req.server_id, &req.schema, &req.table, req.to_us).await?;
-    window_captured(app, req)?;
+    let before_history = window_captured(app, req)?;
     let seq_from = app
         .index
         .seq_at(req.server_id, req.from_us.saturating_sub(1))?;
@@ -103,18 +103,19 @@ pub async fn diff(app: &App, req: &DiffRequest) -> Result<DiffResponse, ApiError
         success: true,
         columns: out.columns.iter().map(|c| c.info.clone()).collect(),
         changes,
-        warnings: Vec::new(),
+        warnings: before_history.into_iter().collect(),
     })
 }
 
-/// Refuses a window capture did not see whole, as `_flashback` refuses such a time: one that
-/// starts before the captured history (`OutsideRetention`, naming where history starts) or
-/// spans a gap (`CoverageGap`). Answering with the changes capture saw would pass a partial
-/// change log for a complete one.
-fn window_captured(app: &App, req: &DiffRequest) -> Result<(), ApiError> {
+/// Checks that capture saw the window: one that spans a gap is refused (`CoverageGap`, 1526),
+/// since answering with the changes around the hole would pass a partial change log for a
+/// complete one. One that starts before the captured history (`BETWEEN '1 hour ago' AND 'now'`
+/// on an agent started ten minutes ago) answers the captured part with a warning for
+/// `SHOW WARNINGS` that names where history starts (the returned text).
+fn window_captured(app: &App, req: &DiffRequest) -> Result<Option<String>, ApiError> {
     // An unknown server was already refused by `resolve_time`.
     let Some(state) = app.sources.get(&req.server_id) else {
-        return Ok(());
+        return Ok(None);
     };
     let status = state.status();
     let (from, to) = (req.from_us, req.to_us);
@@ -129,16 +130,13 @@ fn window_captured(app: &App, req: &DiffRequest) -> Result<(), ApiError> {
         return Err(gap_error(g, &what));
     }
     if from < status.history_start_us {
-        return Err(ApiError::new(
-            ErrorCode::OutsideRetention,
-            format!(
-                "_diff window starts at {} UTC, before the start of captured history ({} UTC): changes before that are unknown; start the window at or after it",
-                format_unix_micros(from),
-                format_unix_micros(status.history_start_us)
-            ),
-        ));
+        return Ok(Some(format!(
+            "_diff window starts at {} UTC, before the start of captured history ({} UTC): changes before that are unknown and not listed",
+            format_unix_micros(from),
+            format_unix_micros(status.history_start_us)
+        )));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Adds a DELETE at each TRUNCATE in `(seq_from, seq_to]` for a key that existed just before it.

@@ -245,8 +245,13 @@ pub fn for_results(column: &Column, results: Option<&ClientCharset>) -> Column {
         .with_org_name(&name(column.org_name_ref()));
     if column.character_set() != BINARY_COLLATION && results.collation_id != column.character_set()
     {
-        let chars = u64::from(column.column_length()) / 4;
-        let length = (chars * u64::from(results.max_len)).clamp(1, u64::from(u32::MAX));
+        // A length already clamped to 2^32 - 1 (LONGTEXT, JSON) stays clamped: the server
+        // computes it from the column's byte length × the results charset's width, which is
+        // past 2^32 - 1 for every charset.
+        let length = match column.column_length() {
+            u32::MAX => u64::from(u32::MAX),
+            bytes => (u64::from(bytes) / 4 * u64::from(results.max_len)).clamp(1, u64::from(u32::MAX)),
+        };
         out = out
             .with_character_set(results.collation_id)
             .with_column_length(u32::try_from(length).unwrap_or(u32::MAX));
