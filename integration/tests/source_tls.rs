@@ -97,29 +97,27 @@ fn make_certificates(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `agent.yaml` with the source's DSN switched to the X509 account and the TLS lines appended
-/// (`with_cert`: the client certificate and key too).
+/// `agent.yaml` with the source's DSN switched to the X509 account and the TLS lines right after
+/// it, in the source's mapping (`with_cert`: the client certificate and key too).
 fn tls_config(original: &str, port: u16, certs: &Path, with_cert: bool) -> String {
     let q = |p: &str| serde_json::Value::from(certs.join(p).to_string_lossy().as_ref()).to_string();
-    let mut yaml: String = original
-        .lines()
-        .map(|l| match l.trim_start().starts_with("dsn:") {
-            true => format!("    dsn: \"mysql://x509:x509@127.0.0.1:{port}\""),
-            false => l.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    yaml.push_str(&format!(
-        "\n    ssl_mode: verify-ca\n    ssl_ca: {}\n",
-        q("ca.pem")
-    ));
+    let mut tls = format!("    ssl_mode: verify-ca\n    ssl_ca: {}", q("ca.pem"));
     if with_cert {
-        yaml.push_str(&format!(
-            "    ssl_cert: {}\n    ssl_key: {}\n",
+        tls.push_str(&format!(
+            "\n    ssl_cert: {}\n    ssl_key: {}",
             q("client.pem"),
             q("client-key.pem")
         ));
     }
+    let mut yaml: String = original
+        .lines()
+        .map(|l| match l.trim_start().starts_with("dsn:") {
+            true => format!("    dsn: \"mysql://x509:x509@127.0.0.1:{port}\"\n{tls}"),
+            false => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    yaml.push('\n');
     yaml
 }
 

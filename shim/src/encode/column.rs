@@ -250,7 +250,9 @@ pub fn for_results(column: &Column, results: Option<&ClientCharset>) -> Column {
         // past 2^32 - 1 for every charset.
         let length = match column.column_length() {
             u32::MAX => u64::from(u32::MAX),
-            bytes => (u64::from(bytes) / 4 * u64::from(results.max_len)).clamp(1, u64::from(u32::MAX)),
+            bytes => {
+                (u64::from(bytes) / 4 * u64::from(results.max_len)).clamp(1, u64::from(u32::MAX))
+            }
         };
         out = out
             .with_character_set(results.collation_id)
