@@ -180,7 +180,6 @@ fn minimal_row_metadata_matches_mariadb() -> Result<()> {
 
 /// latin1 and binary client charsets (`SET NAMES`).
 #[test]
-#[ignore = "fails on main: values and column charsets are not converted to the client charset (branch shimcharset)"]
 fn latin1_and_binary_clients_match_mariadb() -> Result<()> {
     check(
         seed(),
@@ -193,7 +192,7 @@ fn latin1_and_binary_clients_match_mariadb() -> Result<()> {
 
 /// Tables without a PRIMARY KEY: UNIQUE-only, and no key at all (duplicate rows).
 #[test]
-#[ignore = "fails on main: PK-less tables refused or answered as sets (branch pkless)"]
+#[ignore = "fails: _snapshot of PK-less tables now matches as a bag; _flashback IN/range on the UNIQUE-only table (dt3, seed 20261206) is refused with 1064 'no primary key' where MariaDB answers (0 rows): the harness does not yet tell a nullable UNIQUE key (a bag, refusal documented) from a NOT NULL one (identity)"]
 fn pk_less_tables_match_mariadb() -> Result<()> {
     check(
         seed(),
@@ -223,7 +222,7 @@ fn string_keys_match_mariadb() -> Result<()> {
 
 /// YEAR, BIT, FLOAT/DOUBLE, GEOMETRY and CHAR columns.
 #[test]
-#[ignore = "fails on main: signedness after YEAR (branch mysqlbin), BIT length, POINT type, CHAR as VAR_STRING"]
+#[ignore = "fails: BIT(n) length, POINT sent as BLOB, CHAR as VAR_STRING (signedness after YEAR is fixed)"]
 fn remaining_types_match_mariadb() -> Result<()> {
     check(
         seed(),
