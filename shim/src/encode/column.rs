@@ -328,9 +328,8 @@ mod tests {
         let long = text.clone().with_column_length(u32::MAX);
         let mb3 = ClientCharset::by_charset("utf8mb3").unwrap();
         let sent = for_results(&long, Some(&mb3));
-        assert_eq!(
-            (sent.character_set(), sent.column_length()),
-            (33, 3_221_225_469)
-        );
+        // MariaDB's send_result_set_metadata: a BLOB-type length in characters (bytes /
+        // mbminlen, here 2^32 - 1) times the results charset's mbmaxlen, clamped to 2^32 - 1.
+        assert_eq!((sent.character_set(), sent.column_length()), (33, u32::MAX));
     }
 }
