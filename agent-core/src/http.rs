@@ -241,16 +241,25 @@ async fn flashback(
         Some((item, rx))
     });
     let stream = futures_util::stream::once(async move { Ok(first) }).chain(rest);
+    let json = "application/json";
+    Ok(streamed(
+        stream,
+        if binary { wire::ROWS_MEDIA_TYPE } else { json },
+    ))
+}
+
+/// A chunked answer with its `Content-Type`; an `Err` item aborts the body.
+fn streamed<S, E>(stream: S, content_type: &'static str) -> Response
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: Into<axum::BoxError>,
+{
     let mut resp = axum::body::Body::from_stream(stream).into_response();
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static(if binary {
-            wire::ROWS_MEDIA_TYPE
-        } else {
-            "application/json"
-        }),
+        axum::http::HeaderValue::from_static(content_type),
     );
-    Ok(resp)
+    resp
 }
 
 async fn diff(
@@ -281,16 +290,15 @@ async fn snapshot(
             .await
             .map(|chunk| (Ok::<_, std::convert::Infallible>(Bytes::from(chunk)), rx))
     });
-    let mut resp = axum::body::Body::from_stream(stream).into_response();
-    resp.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static(if binary {
+    let ndjson = "application/x-ndjson";
+    Ok(streamed(
+        stream,
+        if binary {
             wire::ROWS_MEDIA_TYPE
         } else {
-            "application/x-ndjson"
-        }),
-    );
-    Ok(resp)
+            ndjson
+        },
+    ))
 }
 
 async fn recover(
