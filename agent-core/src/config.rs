@@ -67,6 +67,42 @@ pub struct Config {
     /// Full-table baselines: scheduled runs and how many to keep per table.
     #[serde(default)]
     pub baselines: BaselinesConfig,
+    /// Client-side encryption at rest of archive files and backup copies; none when absent.
+    #[serde(default)]
+    pub encryption: Option<EncryptionConfig>,
+}
+
+/// `encryption:`: AES-256-GCM sealing of every archive file and backup copy the agent writes
+/// (format and key file: [`crate::crypt`]). Files written before it was turned on stay readable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// The key file: `<key id> <64 hex digits>` per line; older keys stay listed so the files
+    /// they sealed still open.
+    pub key_file: PathBuf,
+    /// The id of the key new files are sealed with (default: the last one in the file).
+    #[serde(default)]
+    pub key_id: Option<String>,
+}
+
+/// S3 options of backup destinations (`baselines.s3`); credentials come from the standard AWS
+/// chain, as for archives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Options {
+    /// Endpoint of an S3-compatible store (AWS when unset).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Region (default `AWS_REGION`/`AWS_DEFAULT_REGION`, else `us-east-1`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Allow plain `http://` endpoints (test stores); default false.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Server-side encryption with this AWS KMS key id (SSE-KMS, header
+    /// `x-amz-server-side-encryption: aws:kms`); the bucket default when unset.
+    #[serde(default)]
+    pub sse_kms_key_id: Option<String>,
 }
 
 /// `baselines:`: when agent-core takes baselines by itself and how many it keeps.
@@ -84,6 +120,9 @@ pub struct BaselinesConfig {
     /// import-mydumper`) may read a dump; none (default): imports are refused.
     #[serde(default)]
     pub import_roots: Vec<PathBuf>,
+    /// S3 options of `s3://` backup destinations (`/v1/backups/schedules`).
+    #[serde(default)]
+    pub s3: S3Options,
 }
 
 impl Default for BaselinesConfig {
@@ -92,6 +131,7 @@ impl Default for BaselinesConfig {
             schedule: None,
             keep: default_baselines_keep(),
             import_roots: Vec::new(),
+            s3: S3Options::default(),
         }
     }
 }
@@ -128,6 +168,10 @@ pub struct ArchiveConfig {
     /// Allow plain `http://` endpoints (test stores); default false.
     #[serde(default)]
     pub allow_http: bool,
+    /// Server-side encryption of archive objects with this AWS KMS key id (SSE-KMS); the
+    /// bucket default when unset.
+    #[serde(default)]
+    pub sse_kms_key_id: Option<String>,
     /// How often the rotation task checks `retention.hot` / `retention.archive` (default `1h`).
     #[serde(default = "default_rotate_every", deserialize_with = "de_duration")]
     pub rotate_every: Duration,
@@ -274,6 +318,11 @@ impl Config {
                 format!("baselines.import_roots[{i}]"),
                 "must be an absolute directory",
             ));
+        }
+        if let Some(e) = &self.encryption {
+            if let Err(err) = crate::crypt::Keyring::load(&e.key_file, e.key_id.as_deref()) {
+                return Err(invalid("encryption.key_file".into(), &err.to_string()));
+            }
         }
         if let Some(cron) = &self.baselines.schedule {
             if let Err(e) = crate::baseline::schedule::Cron::parse(cron) {

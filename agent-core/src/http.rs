@@ -8,7 +8,7 @@ use std::sync::Arc;
 use agent_api::catalog::{TablesQuery, TablesResponse};
 use agent_api::diff::DiffRequest;
 use agent_api::flashback::{FlashbackRequest, FlashbackResponse};
-use agent_api::health::HealthResponse;
+use agent_api::health::{HealthResponse, HealthStatus};
 use agent_api::recover::RecoverRequest;
 use agent_api::snapshot::SnapshotRequest;
 use agent_api::{wire, ErrorBody, ErrorCode};
@@ -37,6 +37,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/baselines/import", post(baselines_import))
         .route("/v1/recover", post(recover))
         .route("/v1/archive/rotate", post(archive_rotate))
+        .merge(crate::backup::http::routes())
         .with_state(app)
 }
 
@@ -104,7 +105,7 @@ fn rows_body(mut resp: FlashbackResponse) -> Response {
     })
 }
 
-fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -122,7 +123,7 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
 ///
 /// Errors: `Unauthorized` for a missing or wrong token, `BadRequest` naming `what` for a body
 /// that is not a valid request.
-fn authorized_request<T: serde::de::DeserializeOwned>(
+pub(crate) fn authorized_request<T: serde::de::DeserializeOwned>(
     app: &App,
     headers: &HeaderMap,
     body: &[u8],
@@ -149,8 +150,10 @@ fn authorize_status(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
     authorize(app, headers)
 }
 
-/// `GET /health`: 200 with `success: true`, or 503 with `success: false` and the reason while
-/// capture is stopped by a storage failure ([`crate::storage`]).
+/// `GET /health`: 200 with `success: true` (`status` `ok`, or `degraded` with `warnings`: a
+/// backup schedule whose last run failed or was missed), or 503 with `success: false`, `status`
+/// `unavailable` and the reason while capture is stopped by a storage failure
+/// ([`crate::storage`]).
 async fn health(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize_status(&app, &headers)?;
     let mut sources: Vec<_> = app.sources.values().map(|s| s.health()).collect();
@@ -161,10 +164,18 @@ async fn health(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Respo
     } else {
         StatusCode::OK
     };
+    let warnings = app.backups.warnings();
+    let health = match (&reason, warnings.is_empty()) {
+        (Some(_), _) => HealthStatus::Unavailable,
+        (None, false) => HealthStatus::Degraded,
+        (None, true) => HealthStatus::Ok,
+    };
     let body = HealthResponse {
         success: reason.is_none(),
         sources,
         reason,
+        status: health,
+        warnings,
     };
     Ok((status, Json(body)).into_response())
 }

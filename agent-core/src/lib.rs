@@ -5,10 +5,12 @@
 //! [`index`] (fjall change index) → [`reconstruct`] (AS OF answers) → [`http`] (axum API).
 
 pub mod archive;
+pub mod backup;
 pub mod baseline;
 pub mod capture;
 pub mod columnar;
 pub mod config;
+pub mod crypt;
 pub mod export;
 pub mod fsname;
 pub mod http;
@@ -44,6 +46,10 @@ pub struct App {
     pub source_checks: reconstruct::SourceTableChecks,
     /// Whether the index storage failed (capture stopped until the disk has room again).
     pub storage: Arc<storage::StorageHealth>,
+    /// Backup schedules and their run history ([`backup`]).
+    pub backups: backup::Backups,
+    /// The keys of `encryption.key_file`, when configured ([`crypt`]).
+    pub keys: Option<Arc<crypt::Keyring>>,
 }
 
 impl App {
@@ -53,7 +59,12 @@ impl App {
             index::IndexError::Corrupt(format!("{}: {e}", config.data_dir.display()))
         })?;
         let index = Arc::new(Index::open(&config.data_dir)?);
+        let keys = crypt::Keyring::from_config(&config)
+            .map_err(|e| index::IndexError::Corrupt(e.to_string()))?
+            .map(Arc::new);
         let archive = archive::Archive::open(&config, &index)
+            .map_err(|e| index::IndexError::Corrupt(e.to_string()))?;
+        let backups = backup::Backups::open(&config)
             .map_err(|e| index::IndexError::Corrupt(e.to_string()))?;
         let sources = config
             .sources
@@ -67,6 +78,8 @@ impl App {
             archive: Arc::new(archive),
             source_checks: reconstruct::source_table_checks(),
             storage: Arc::default(),
+            backups,
+            keys,
         })
     }
 }

@@ -299,14 +299,11 @@ async fn run(config: Arc<Config>) -> anyhow::Result<Stopped> {
         app.clone(),
         shutdown_rx.clone(),
     )));
-    if let Some(cron) = &config.baselines.schedule {
-        let cron = agent_core::baseline::schedule::Cron::parse(cron).map_err(anyhow::Error::msg)?;
-        tasks.push(tokio::spawn(agent_core::baseline::schedule::run(
-            app.clone(),
-            cron,
-            shutdown_rx.clone(),
-        )));
-    }
+    // Backup schedules (`baselines.schedule` is bootstrapped into them on the first start).
+    tasks.push(tokio::spawn(agent_core::backup::runner::run(
+        app.clone(),
+        shutdown_rx.clone(),
+    )));
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     info!(listen = %listener.local_addr()?, "agent-core listening");
     let mut rx = shutdown_rx.clone();

@@ -12,6 +12,7 @@
 //! | `agent_index_disk_bytes` | gauge | — | bytes of the change index on disk |
 //! | `agent_storage_failed` | gauge | — | 1 while capture is stopped by a storage failure (full disk) |
 //! | `agent_storage_failures_total` | counter | — | storage failures since the process started |
+//! | `agent_backup_*` | | `schedule_id`, `status` | backup runs: [`crate::backup::metrics`] |
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,5 +113,6 @@ pub fn render(app: &App) -> String {
         u8::from(app.storage.failed().is_some()),
         app.storage.failures()
     );
+    crate::backup::metrics::render(&app.backups, &mut out);
     out
 }

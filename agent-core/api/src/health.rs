@@ -14,6 +14,27 @@ pub struct HealthResponse {
     /// device`; absent when healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// `ok`; `degraded` while the agent serves and captures but something needs an operator
+    /// (each reason in [`Self::warnings`]: a backup schedule whose last run failed or was
+    /// missed); `unavailable` with `success: false`. HTTP 200 unless `unavailable`.
+    #[serde(default)]
+    pub status: HealthStatus,
+    /// Why the agent is `degraded`, one sentence each; empty when `ok`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The overall state in [`HealthResponse::status`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Capturing and serving, nothing to report.
+    #[default]
+    Ok,
+    /// Capturing and serving, with [`HealthResponse::warnings`].
+    Degraded,
+    /// Capture stopped ([`HealthResponse::reason`]).
+    Unavailable,
 }
 
 /// Capture status of one source.

@@ -18,6 +18,10 @@
 //! | POST | `/v1/baselines` | [`baseline::BaselineRequest`] | [`baseline::BaselineResponse`] |
 //! | POST | `/v1/baselines/import` | [`baseline::ImportRequest`] | [`baseline::BaselineResponse`] |
 //! | POST | `/v1/archive/rotate` | [`archive::RotateRequest`] | [`archive::RotationReport`] |
+//! | GET, POST | `/v1/backups/schedules` | [`backup::ScheduleRequest`] | [`backup::SchedulesResponse`], [`backup::ScheduleResponse`] |
+//! | GET, PUT, DELETE | `/v1/backups/schedules/{id}` | [`backup::ScheduleRequest`] | [`backup::ScheduleResponse`], [`backup::DeletedResponse`] |
+//! | POST | `/v1/backups/schedules/{id}/run` | — | [`backup::RunStartedResponse`] |
+//! | GET | `/v1/backups/runs?schedule_id=&table=&limit=` | [`backup::RunsQuery`] | [`backup::RunsResponse`] |
 //!
 //! `/v1/flashback` and `/v1/snapshot` answer rows in a compact binary form instead of JSON when the
 //! request says `Accept: application/x-dbtrail-rows` ([`wire`]).
@@ -26,6 +30,7 @@
 //! ([`error::ErrorBody`]) with a 4xx status for request problems and 5xx for agent faults.
 
 pub mod archive;
+pub mod backup;
 pub mod baseline;
 pub mod catalog;
 pub mod client;

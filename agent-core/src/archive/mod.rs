@@ -25,7 +25,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::sync::RwLock as TierLock;
 
-use crate::config::{ArchiveConfig, Config};
+use crate::config::Config;
 use crate::index::{Index, IndexError};
 use crate::reconstruct::ApiError;
 use catalog::{ArchiveFile, Catalog, CatalogError};
@@ -102,6 +102,8 @@ pub struct Archive {
     /// One rotation or prune at a time.
     rotating: tokio::sync::Mutex<()>,
     cache: Mutex<HashMap<String, Bytes>>,
+    /// `encryption.key_file`: files are sealed on upload and opened on fetch ([`crate::crypt`]).
+    keys: Option<crate::crypt::Keyring>,
 }
 
 impl Archive {
@@ -111,7 +113,30 @@ impl Archive {
     pub fn open(config: &Config, index: &Index) -> Result<Self, ArchiveError> {
         let catalog_path = config.data_dir.join("archive-catalog.json");
         let catalog = Catalog::load(&catalog_path)?;
-        let store = config.archive.as_ref().map(open_store).transpose()?;
+        let store = config
+            .archive
+            .as_ref()
+            .map(|a| {
+                open_store(&StoreSpec {
+                    url: &a.url,
+                    endpoint: a.endpoint.as_deref(),
+                    region: a.region.as_deref(),
+                    allow_http: a.allow_http,
+                    sse_kms_key_id: a.sse_kms_key_id.as_deref(),
+                })
+            })
+            .transpose()?
+            .map(|(inner, prefix)| Store {
+                local_root: config
+                    .archive
+                    .as_ref()
+                    .and_then(|a| a.url.strip_prefix("file://"))
+                    .map(PathBuf::from),
+                inner,
+                prefix,
+            });
+        let keys = crate::crypt::Keyring::from_config(config)
+            .map_err(|e| ArchiveError::Config(e.to_string()))?;
         let archive = Self {
             store,
             catalog_path,
@@ -119,6 +144,7 @@ impl Archive {
             tiers: Arc::new(TierLock::new(())),
             rotating: tokio::sync::Mutex::new(()),
             cache: Mutex::new(HashMap::new()),
+            keys,
         };
         rotate::finish_drops(&archive, index)?;
         Ok(archive)
@@ -157,6 +183,10 @@ impl Archive {
     async fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), ArchiveError> {
         let store = self.store()?;
         let target = self.object_path(store, path);
+        let bytes = match &self.keys {
+            Some(k) => k.seal(&bytes),
+            None => bytes,
+        };
         store.inner.put(&target, PutPayload::from(bytes)).await?;
         if let Some(root) = &store.local_root {
             let file = root.join(path);
@@ -179,12 +209,19 @@ impl Archive {
             return Ok(b.clone());
         }
         let store = self.store()?;
-        let bytes = store
+        let stored = store
             .inner
             .get(&self.object_path(store, path))
             .await?
             .bytes()
             .await?;
+        let bytes = match crate::crypt::is_sealed(&stored) {
+            true => Bytes::from(
+                crate::crypt::Keyring::open(self.keys.as_ref(), &stored, path)
+                    .map_err(|e| ArchiveError::Corrupt(e.to_string()))?,
+            ),
+            false => stored,
+        };
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let held: usize = cache.values().map(Bytes::len).sum();
         if held + bytes.len() > CACHE_BYTES {
@@ -229,21 +266,34 @@ impl Archive {
     }
 }
 
-fn open_store(cfg: &ArchiveConfig) -> Result<Store, ArchiveError> {
+/// What [`open_store`] needs: the URL and the S3 options (`archive:` or `baselines.s3`).
+#[derive(Debug, Clone, Copy)]
+pub struct StoreSpec<'a> {
+    /// `file:///absolute/dir` or `s3://bucket/prefix`.
+    pub url: &'a str,
+    /// S3-compatible endpoint (AWS when `None`).
+    pub endpoint: Option<&'a str>,
+    /// Region (else `AWS_REGION`/`AWS_DEFAULT_REGION`, else `us-east-1`).
+    pub region: Option<&'a str>,
+    /// Allow a plain-http endpoint.
+    pub allow_http: bool,
+    /// SSE-KMS key id passed to every PUT (`x-amz-server-side-encryption-aws-kms-key-id`).
+    pub sse_kms_key_id: Option<&'a str>,
+}
+
+/// The object store of a `file://` or `s3://` URL and the key prefix under it (empty for
+/// `file://`, whose directory is created).
+pub fn open_store(cfg: &StoreSpec<'_>) -> Result<(Arc<dyn ObjectStore>, String), ArchiveError> {
     if let Some(dir) = cfg.url.strip_prefix("file://") {
         let root = PathBuf::from(dir);
         std::fs::create_dir_all(&root)
             .map_err(|e| ArchiveError::Config(format!("{}: {e}", root.display())))?;
         let fs = object_store::local::LocalFileSystem::new_with_prefix(&root)?;
-        return Ok(Store {
-            inner: Arc::new(fs),
-            prefix: String::new(),
-            local_root: Some(root),
-        });
+        return Ok((Arc::new(fs), String::new()));
     }
     let Some(rest) = cfg.url.strip_prefix("s3://") else {
         return Err(ArchiveError::Config(format!(
-            "archive.url {:?} must be file:///dir or s3://bucket/prefix",
+            "{:?} must be file:///dir or s3://bucket/prefix",
             cfg.url
         )));
     };
@@ -251,19 +301,18 @@ fn open_store(cfg: &ArchiveConfig) -> Result<Store, ArchiveError> {
     let mut b = object_store::aws::AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
         .with_allow_http(cfg.allow_http);
-    if let Some(region) = &cfg.region {
+    if let Some(region) = cfg.region {
         b = b.with_region(region);
     } else if std::env::var_os("AWS_REGION").is_none()
         && std::env::var_os("AWS_DEFAULT_REGION").is_none()
     {
         b = b.with_region("us-east-1");
     }
-    if let Some(endpoint) = &cfg.endpoint {
+    if let Some(endpoint) = cfg.endpoint {
         b = b.with_endpoint(endpoint);
     }
-    Ok(Store {
-        inner: Arc::new(b.build()?),
-        prefix: prefix.trim_matches('/').to_owned(),
-        local_root: None,
-    })
+    if let Some(key) = cfg.sse_kms_key_id {
+        b = b.with_sse_kms_encryption(key);
+    }
+    Ok((Arc::new(b.build()?), prefix.trim_matches('/').to_owned()))
 }

@@ -1,19 +1,7 @@
 //! Scheduled baselines: `baselines.schedule`, a five-field cron expression evaluated in UTC
 //! (`minute hour day-of-month month day-of-week`; `*`, lists `1,15`, ranges `1-5`, steps `*/10`;
 //! day-of-week 0 or 7 = Sunday). As in cron, when both day fields are restricted a day matches
-//! if either does.
-
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::sync::watch;
-use tracing::{info, warn};
-
-use agent_api::baseline::BaselineRequest;
-
-use super::take::take;
-use crate::capture::state::now_us;
-use crate::App;
+//! if either does. The schedules themselves run in [`crate::backup::runner`].
 
 /// A parsed cron expression: the allowed values of each field as bit sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,42 +84,6 @@ fn field(text: &str, min: u32, max: u32, name: &str) -> Result<u64, String> {
         }
     }
     Ok(set)
-}
-
-/// Runs scheduled baselines until `shutdown` turns true: at each matching minute, every captured
-/// table of every source (failures are logged and retried at the next match).
-pub async fn run(app: Arc<App>, cron: Cron, mut shutdown: watch::Receiver<bool>) {
-    let mut last_minute = now_us().div_euclid(60_000_000);
-    loop {
-        let now = now_us();
-        let next_minute = now.div_euclid(60_000_000) + 1;
-        let wait = Duration::from_micros((next_minute * 60_000_000 - now).max(0) as u64);
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-        let minute = now_us().div_euclid(60_000_000);
-        if minute == last_minute || !cron.matches(minute * 60) {
-            continue;
-        }
-        last_minute = minute;
-        for source in &app.config.sources {
-            let req = BaselineRequest {
-                server_id: source.server_id,
-                tables: Vec::new(),
-            };
-            match take(&app, &req).await {
-                Ok(r) => info!(
-                    server_id = source.server_id,
-                    tables = r.baselines.len(),
-                    "scheduled baseline written"
-                ),
-                Err(e) => {
-                    warn!(server_id = source.server_id, error = %e, "scheduled baseline failed")
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
