@@ -285,7 +285,7 @@ fn decode_hex(text: &str) -> Option<[u8; 32]> {
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut out = [0u8; 32];
     for (i, pair) in bytes.chunks(2).enumerate() {
-        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+        out[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
     }
     Some(out)
 }

@@ -103,7 +103,6 @@ async fn execute(app: &App, schedule: &Schedule, mut run: BackupRun) -> BackupRu
         }
     }
     run.status = RunStatus::Succeeded;
-    run.finished_at_us = None;
     if let Err(e) = super::retention::apply(app, schedule, destination.as_ref(), &run).await {
         // The backup itself is complete; retention failing is reported on the run.
         run.error = Some(format!("retention: {e}"));
