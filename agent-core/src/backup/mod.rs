@@ -612,3 +612,91 @@ pub fn split_table(text: &str) -> Result<(String, String), BackupError> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(cron: &str) -> ScheduleRequest {
+        serde_json::from_value(serde_json::json!({ "cron": cron, "tables": ["shop.orders"] }))
+            .unwrap()
+    }
+
+    #[test]
+    fn schedules_and_history_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = crate::test_support::app(dir.path(), "");
+        let b = &app.backups;
+        let s = b.create(&app.config, &request("0 2 * * *")).unwrap();
+        assert_eq!((s.id.as_str(), s.origin), ("bkp-1", ScheduleOrigin::Api));
+        let err = b.create(&app.config, &request("0 2 * *")).unwrap_err();
+        assert!(err.to_string().starts_with("cron:"), "{err}");
+        let mut off = request("5 2 * * *");
+        off.enabled = false;
+        assert!(b
+            .replace(&app.config, "bkp-1", &off)
+            .unwrap()
+            .next_run_us
+            .is_none());
+        b.replace(&app.config, "bkp-1", &request("0 2 * * *"))
+            .unwrap();
+        let run = b.begin("bkp-1", RunTrigger::Manual).unwrap();
+        assert!(matches!(
+            b.begin("bkp-1", RunTrigger::Manual),
+            Err(BackupError::Busy { .. })
+        ));
+        let mut failed = run.clone();
+        failed.status = RunStatus::Failed;
+        failed.error = Some("source 1: connection refused".into());
+        b.finish(failed).unwrap();
+        let w = b.warnings();
+        assert!(
+            w.len() == 1 && w[0].contains("bkp-1") && w[0].contains("refused"),
+            "{w:?}"
+        );
+        // A second run left `running` by a stop is failed on reopen.
+        b.begin("bkp-1", RunTrigger::Manual).unwrap();
+        let again = Backups::open(&app.config).unwrap();
+        let runs = again.runs(&RunsQuery::default()).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].status, RunStatus::Failed);
+        assert!(runs[0].error.as_deref().unwrap().contains("agent stopped"));
+        assert_eq!(again.schedule("bkp-1").unwrap().cron, "0 2 * * *");
+        let q = RunsQuery {
+            table: Some("shop.nope".into()),
+            ..RunsQuery::default()
+        };
+        assert!(again.runs(&q).unwrap().is_empty());
+        again.delete("bkp-1").unwrap();
+        assert!(again.warnings().is_empty());
+        assert!(matches!(
+            again.delete("bkp-1"),
+            Err(BackupError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn config_schedule_bootstraps_once_and_missed_runs_show() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "baselines:\n  schedule: \"0 3 * * *\"\n";
+        let app = crate::test_support::app(dir.path(), yaml);
+        let all = app.backups.schedules();
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            (all[0].id.as_str(), all[0].origin),
+            ("config", ScheduleOrigin::Config)
+        );
+        app.backups.delete("config").unwrap();
+        // Deleted through the API: agent.yaml does not bring it back.
+        let again = Backups::open(&app.config).unwrap();
+        assert!(again.schedules().is_empty());
+        let s = again.create(&app.config, &request("0 3 * * *")).unwrap();
+        again.missed(&s.id, 0, "the agent was not running").unwrap();
+        let w = again.warnings();
+        assert!(w[0].contains("was missed"), "{w:?}");
+        let mut metrics = String::new();
+        metrics::render(&again, &mut metrics);
+        assert!(metrics.contains("agent_backup_last_run_failed{schedule_id=\"bkp-1\"} 1"));
+        assert!(metrics.contains("agent_backup_runs_total{status=\"missed\"} 1"));
+    }
+}

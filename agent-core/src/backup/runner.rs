@@ -107,4 +107,25 @@ mod tests {
         let never = Cron::parse("0 0 31 2 *").unwrap();
         assert_eq!(next_match(&never, at), None);
     }
+
+    #[test]
+    fn matches_while_down_are_one_missed_run() {
+        use agent_api::backup::{RunStatus, RunsQuery};
+        let dir = tempfile::tempdir().unwrap();
+        let app = crate::test_support::app(dir.path(), "");
+        let req = serde_json::from_value(serde_json::json!({ "cron": "*/10 * * * *" })).unwrap();
+        let s = app.backups.create(&app.config, &req).unwrap();
+        // Down from 03:00 (checked) to 04:00: 03:10 ... 04:00 matched, six times.
+        let at = 1_795_662_000 / 60;
+        record_missed(&app, at, at + 60);
+        let runs = app.backups.runs(&RunsQuery::default()).unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(
+            (runs[0].status, runs[0].schedule_id.as_str()),
+            (RunStatus::Missed, s.id.as_str())
+        );
+        assert_eq!(runs[0].started_at_us, (at + 60) * MINUTE_US);
+        assert!(runs[0].error.as_deref().unwrap().contains("6 times"));
+        assert!(app.backups.warnings()[0].contains("was missed"));
+    }
 }
