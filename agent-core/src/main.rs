@@ -96,6 +96,11 @@ struct ImportBinlogsArgs {
     /// Last file to import.
     #[arg(long)]
     to: Option<String>,
+    /// Columns of the tables the files map without optional metadata (MySQL before 8.0.1,
+    /// binlog_row_metadata unset): `mysql --batch` output of the query in
+    /// docs/import-binlogs.md. Without it such a table with integer columns is refused.
+    #[arg(long = "schema-file")]
+    schema_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -542,13 +547,18 @@ async fn import_dir(
 ) -> anyhow::Result<()> {
     use agent_core::capture::import;
     let files = import::list_dir(dir, args.from.as_deref(), args.to.as_deref())?;
+    let schema = match &args.schema_file {
+        Some(path) => agent_core::capture::schema_file::read(path)?,
+        None => Default::default(),
+    };
     let index = agent_core::index::Index::open(&config.data_dir)?;
     let report = tokio::task::spawn_blocking(move || {
-        import::import_files(
+        import::import_files_with_schema(
             &index,
             &source,
             agent_core::schema::Collations::builtin(),
             &files,
+            &schema,
             &mut |_| {},
         )
     })

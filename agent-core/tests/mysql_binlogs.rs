@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use agent_api::Value;
 use agent_core::capture::assembler::event_type as et;
-use agent_core::capture::import::{import_files, ImportReport};
+use agent_core::capture::import::{import_files, import_files_with_schema, ImportReport};
 use agent_core::config::{Config, SourceConfig};
 use agent_core::index::{ChangeKind, CommittedTxn, Index};
 use agent_core::schema::Collations;
@@ -84,15 +84,23 @@ impl Imported {
 }
 
 fn import(name: &str) -> Imported {
+    import_with_schema(name, "")
+}
+
+/// [`import`] with a `--schema-file` (its text: `mysql --batch` lines of `information_schema`
+/// columns, `capture::schema_file`).
+fn import_with_schema(name: &str, schema_file: &str) -> Imported {
     let path = corpus_dir().join(name);
     let dir = tempfile::tempdir().unwrap();
     let index = Index::open(dir.path()).unwrap();
     let mut txns = Vec::new();
-    let report = import_files(
+    let schema = agent_core::capture::schema_file::parse(schema_file).unwrap();
+    let report = import_files_with_schema(
         &index,
         &source(),
         Collations::builtin(),
         &[(name.to_owned(), path)],
+        &schema,
         &mut |t| txns.push(t.clone()),
     )
     .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -314,11 +322,59 @@ fn mysql_8_2_0_integers_insert_update_delete() {
     assert_eq!(imp.report.checkpoint.binlog_pos, 1762);
 }
 
+/// The columns of the 5.7.30 files' `boxercrab` tables as `information_schema` gives them (from
+/// the sidecars' CREATE TABLE), in `--schema-file` form.
+const BOXERCRAB_DELETE_COLUMNS: &str =
+    "TABLE_SCHEMA\tTABLE_NAME\tCOLUMN_NAME\tCOLUMN_TYPE\tCOLLATION_NAME\tPK_SEQ\tEXTRA
+default\tboxercrab\tid\tint(10) unsigned\tNULL\t1\tauto_increment
+default\tboxercrab\ttitle\tvarchar(40)\tutf8mb4_general_ci\t0\t
+";
+
+/// MySQL 5.7.30 files carry no optional metadata: without a schema file the `INT UNSIGNED` id
+/// could come back negative, so the import refuses the table, naming it and the way out;
+/// nothing is written.
+#[test]
+fn mysql_5_7_30_without_signedness_is_refused() {
+    for name in [
+        "mysql-5.7.30__boxercrab__32_delete_rows_v2__log.bin",
+        "mysql-5.7.30__boxercrab__31_update_rows_v2__log.bin",
+        "percona-5.6.16-64.2__go-mysql__tcb-eval002c-bin.003320",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        let e = import_files(
+            &index,
+            &source(),
+            Collations::builtin(),
+            &[(name.to_owned(), corpus_dir().join(name))],
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("no signedness") && e.contains("--schema-file"),
+            "{name}: {e}"
+        );
+        assert!(
+            e.contains("`boxercrab`") || e.contains("`test`.`decodedecimal`"),
+            "{e}"
+        );
+        assert!(
+            index.checkpoint(1).unwrap().is_none_or(|c| c.seq == 0),
+            "{name}: nothing imported"
+        );
+    }
+}
+
 /// MySQL 5.7.30: GTIDs without commit timestamps (the XID header's second is the commit time),
-/// ROWS_QUERY events, no optional metadata (strings arrive as bytes, names as `@n`).
+/// ROWS_QUERY events, no optional metadata: names, PK, signedness and the utf8mb4 collation
+/// come from the schema file.
 #[test]
 fn mysql_5_7_30_gtids_rows_query_insert_delete() {
-    let imp = import("mysql-5.7.30__boxercrab__32_delete_rows_v2__log.bin");
+    let imp = import_with_schema(
+        "mysql-5.7.30__boxercrab__32_delete_rows_v2__log.bin",
+        BOXERCRAB_DELETE_COLUMNS,
+    );
     assert_eq!(imp.count(et::MYSQL_GTID), 4);
     assert_eq!(imp.count(et::MYSQL_PREVIOUS_GTIDS), 1);
     assert_eq!(imp.count(et::ROWS_QUERY), 2);
@@ -326,7 +382,7 @@ fn mysql_5_7_30_gtids_rows_query_insert_delete() {
     assert_eq!(imp.count(et::WRITE_ROWS), 1);
     assert_eq!(imp.count(et::DELETE_ROWS), 1);
     assert_eq!(imp.count(et::XID), 2);
-    let r = row(&["1", "0x6162636465"]);
+    let r = row(&["1", "'abcde'"]);
     assert_eq!(
         imp.changes(),
         vec![
@@ -346,25 +402,43 @@ fn mysql_5_7_30_gtids_rows_query_insert_delete() {
         imp.report.checkpoint.gtid.as_deref(),
         Some(format!("{uuid}:1-4").as_str())
     );
-    assert_eq!(imp.column_names("default", "boxercrab"), ["@1", "@2"]);
+    assert_eq!(imp.column_names("default", "boxercrab"), ["id", "title"]);
+    let entry = imp
+        .index
+        .table_at(1, "default", "boxercrab", u64::MAX)
+        .unwrap();
+    let (_, schema) = entry.version_at(u64::MAX);
+    assert!(schema.columns[0].info.unsigned, "id is INT UNSIGNED");
+    assert_eq!(schema.pk, [0]);
 }
 
-/// MySQL 5.7.30: one UPDATE_ROWS over VARCHAR/TEXT/MEDIUMTEXT/LONGTEXT/FLOAT/DOUBLE/DECIMAL.
+/// MySQL 5.7.30: one UPDATE_ROWS over VARCHAR/TEXT/MEDIUMTEXT/LONGTEXT/FLOAT/DOUBLE/DECIMAL
+/// (the schema file gives the PK, so it is one UPDATE of id 1).
 #[test]
 fn mysql_5_7_30_update_every_text_and_number_type() {
-    let imp = import("mysql-5.7.30__boxercrab__31_update_rows_v2__log.bin");
+    let columns = "default\tboxercrab\tid\tint(10) unsigned\tNULL\t1\tauto_increment
+default\tboxercrab\tvarchar_l\tvarchar(100)\tutf8mb4_general_ci\t0\t
+default\tboxercrab\tvarchar_s\tvarchar(40)\tutf8mb4_general_ci\t0\t
+default\tboxercrab\ttext_s\ttext\tutf8mb4_general_ci\t0\t
+default\tboxercrab\ttext_m\tmediumtext\tutf8mb4_general_ci\t0\t
+default\tboxercrab\ttext_l\tlongtext\tutf8mb4_general_ci\t0\t
+default\tboxercrab\tnum_float\tfloat\tNULL\t0\t
+default\tboxercrab\tnum_double\tdouble\tNULL\t0\t
+default\tboxercrab\tnum_decimal\tdecimal(10,4)\tNULL\t0\t
+";
+    let imp = import_with_schema(
+        "mysql-5.7.30__boxercrab__31_update_rows_v2__log.bin",
+        columns,
+    );
     assert_eq!(imp.count(et::UPDATE_ROWS), 1);
     assert_eq!(imp.count(et::MYSQL_GTID), 1);
-    let abc = "0x616263";
-    let xd = "0x7864";
+    let abc = "'abc'";
+    let xd = "'xd'";
     let before = row(&["1", abc, abc, abc, abc, abc, "f1", "d2", "3.0000"]);
     let after = row(&["1", xd, xd, xd, xd, xd, "f4", "d4", "4.0000"]);
     assert_eq!(
         imp.changes(),
-        vec![vec![
-            (ChangeKind::Delete, before, None),
-            (ChangeKind::Insert, None, after)
-        ]]
+        vec![vec![(ChangeKind::Update, before, after)]]
     );
     assert_eq!(
         row_txns(&imp),
@@ -781,7 +855,25 @@ fn mysql_8_0_40_previous_gtids_without_tag() {
 #[test]
 fn percona_5_6_decimals() {
     let name = "percona-5.6.16-64.2__go-mysql__tcb-eval002c-bin.003320";
-    let imp = import(name);
+    let mut columns = "test\tdecodedecimal\tid\tint(11)\tNULL\t1\tauto_increment\n".to_owned();
+    for (c, t) in [
+        ("v4_2", "decimal(4,2)"),
+        ("v5_0", "decimal(5,0)"),
+        ("v7_3", "decimal(7,3)"),
+        ("v10_2", "decimal(10,2)"),
+        ("v10_3", "decimal(10,3)"),
+        ("v13_2", "decimal(13,2)"),
+        ("v15_14", "decimal(15,14)"),
+        ("v20_10", "decimal(20,10)"),
+        ("v30_5", "decimal(30,5)"),
+        ("v30_20", "decimal(30,20)"),
+        ("v30_25", "decimal(30,25)"),
+        ("prec", "int(11)"),
+        ("scale", "int(11)"),
+    ] {
+        columns.push_str(&format!("test\tdecodedecimal\t{c}\t{t}\tNULL\t0\t\n"));
+    }
+    let imp = import_with_schema(name, &columns);
     let sidecar = std::fs::read_to_string(corpus_dir().join(format!("{name}.source.txt"))).unwrap();
     let want: Vec<Vec<String>> = sidecar
         .lines()
@@ -812,23 +904,21 @@ fn reimport_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::open(dir.path()).unwrap();
         let files = [(name.to_owned(), corpus_dir().join(name))];
-        let first = import_files(
-            &index,
-            &source(),
-            Collations::builtin(),
-            &files,
-            &mut |_| {},
-        )
-        .unwrap();
+        let schema = agent_core::capture::schema_file::parse(BOXERCRAB_DELETE_COLUMNS).unwrap();
+        let run = || {
+            import_files_with_schema(
+                &index,
+                &source(),
+                Collations::builtin(),
+                &files,
+                &schema,
+                &mut |_| {},
+            )
+            .unwrap()
+        };
+        let first = run();
         assert!(first.imported > 0, "{name}");
-        let again = import_files(
-            &index,
-            &source(),
-            Collations::builtin(),
-            &files,
-            &mut |_| {},
-        )
-        .unwrap();
+        let again = run();
         assert_eq!(again.imported, 0, "{name}");
         assert_eq!(again.skipped, first.imported, "{name}");
         assert_eq!(

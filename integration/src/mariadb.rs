@@ -164,6 +164,20 @@ impl MariaDb {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
+    /// Stops the server (SIGTERM, a clean shutdown; SIGKILL after 30 s) and starts it again on
+    /// the same datadir and port, as an operator's restart does; waits until it accepts
+    /// connections.
+    pub async fn restart(&mut self, extra: &[&str]) -> Result<()> {
+        self.process.terminate(Duration::from_secs(30))?;
+        self.process = spawn_server(self.dir.path(), self.port, extra)?;
+        self.wait_ready().await
+    }
+
     /// The last `lines` lines of the server's error log.
     pub fn error_log_tail(&self, lines: usize) -> String {
         tail_file(&self.dir.path().join("error.log"), lines)

@@ -95,6 +95,11 @@ impl Shim {
         })
     }
 
+    /// The shim's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
     /// The TCP port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.listen.port()

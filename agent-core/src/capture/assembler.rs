@@ -83,6 +83,11 @@ pub enum AssembleError {
     /// Index failures.
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
+    /// A TABLE_MAP without signedness (no optional metadata) of a table with integer columns,
+    /// and no `information_schema` columns for it (an import without `--schema-file`): an
+    /// UNSIGNED value could not be told from a negative one.
+    #[error("table {0}: the binlog carries no signedness for its integer columns (no TABLE_MAP optional metadata: MySQL before 8.0.1, binlog_row_metadata unset, or MariaDB NO_LOG) and no information_schema columns are known for it, so an UNSIGNED value cannot be told from a negative one; import these files with --schema-file (docs/import-binlogs.md)")]
+    NoSignedness(String),
     /// An event this decoder cannot turn into exact row images.
     #[error("{what} at {file}:{pos}: {why}")]
     Unsupported {
@@ -532,6 +537,13 @@ impl Assembler {
                     apply_information_schema(&mut ts, cols, &self.collations);
                 }
                 apply_special_types(&mut ts, cols);
+            }
+            let unnamed_int = ts.columns.iter().any(|c| {
+                c.info.name.starts_with('@')
+                    && matches!(c.decode, crate::schema::Decode::Int { .. })
+            });
+            if unnamed_int && !super::table_map::has_signedness(tme) {
+                return Err(AssembleError::NoSignedness(format!("`{schema}`.`{table}`")));
             }
             let next_seq = self.checkpoint.seq + 1;
             let (table_no, version) = index.resolve_table(self.server_id, &ts, next_seq)?;

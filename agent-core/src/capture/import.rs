@@ -21,6 +21,7 @@ use mysql_common::binlog::events::{GtidEvent, PreviousGtidsEvent};
 use super::assembler::{event_type, AssembleError, Assembler, Step};
 use super::file::{BinlogFileReader, FileError};
 use super::gtid::GtidSet;
+use super::schema_file::SchemaColumns;
 use crate::config::SourceConfig;
 use crate::index::{Checkpoint, CommittedTxn, Gap, Index, IndexError};
 use crate::schema::Collations;
@@ -132,6 +133,29 @@ pub fn import_files(
     source: &SourceConfig,
     collations: Collations,
     files: &[(String, PathBuf)],
+    on_txn: &mut dyn FnMut(&CommittedTxn),
+) -> Result<ImportReport, ImportError> {
+    import_files_with_schema(
+        index,
+        source,
+        collations,
+        files,
+        &SchemaColumns::new(),
+        on_txn,
+    )
+}
+
+/// [`import_files`] with the columns of tables whose TABLE_MAPs lack optional metadata (a
+/// `--schema-file`, [`super::schema_file`]): they name the columns, give the PK and tell
+/// UNSIGNED integers from signed ones, as `information_schema` does for live capture. A table
+/// mapped without signedness that has integer columns and is not in `schema` stops the import
+/// ([`AssembleError::NoSignedness`]): never a wrong sign.
+pub fn import_files_with_schema(
+    index: &Index,
+    source: &SourceConfig,
+    collations: Collations,
+    files: &[(String, PathBuf)],
+    schema: &SchemaColumns,
     on_txn: &mut dyn FnMut(&CommittedTxn),
 ) -> Result<ImportReport, ImportError> {
     let start = index.checkpoint(source.server_id)?;
@@ -268,6 +292,7 @@ pub fn import_files(
                     asm.checkpoint.binlog_pos = fe.start;
                 }
             }
+            supply_columns(&mut asm, &fe.event, schema);
             let step = asm.on_event_at(&fe.event, fe.end, index).map_err(err)?;
             if step == Step::Committed && asm.pending_rows() >= BATCH_ROWS {
                 flush(
@@ -300,6 +325,32 @@ pub fn import_files(
     )?;
     report.checkpoint = written;
     Ok(report)
+}
+
+/// Gives the assembler the schema file's columns for a TABLE_MAP (also one inside a
+/// TRANSACTION_PAYLOAD) that lacks names or signedness.
+fn supply_columns(
+    asm: &mut Assembler,
+    event: &mysql_common::binlog::events::Event,
+    schema: &SchemaColumns,
+) {
+    if schema.is_empty() {
+        return;
+    }
+    let inner;
+    let events = if event.header().event_type_raw() == event_type::TRANSACTION_PAYLOAD {
+        inner = super::assembler::payload_events(event).unwrap_or_default();
+        inner.iter().collect::<Vec<_>>()
+    } else {
+        vec![event]
+    };
+    for e in events {
+        if let Some(key) = asm.needs_information_schema(e) {
+            if let Some(columns) = schema.get(&key) {
+                asm.set_information_schema(key, columns.clone());
+            }
+        }
+    }
 }
 
 #[derive(Default)]

@@ -14,6 +14,7 @@ pub mod gtid;
 pub mod import;
 pub mod jsondiff;
 pub mod rows;
+pub mod schema_file;
 pub mod state;
 pub mod table_map;
 

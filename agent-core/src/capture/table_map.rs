@@ -198,6 +198,14 @@ pub fn schema_from_table_map(
     })
 }
 
+/// Whether the TABLE_MAP carries the SIGNEDNESS optional metadata field. The server writes it
+/// whenever the table has a numeric column and `binlog_row_metadata` is MINIMAL or FULL
+/// (`Table_map_log_event::init_signedness_field`); without it integers decode as signed.
+pub fn has_signedness(tme: &TableMapEvent<'_>) -> bool {
+    tme.iter_optional_meta()
+        .any(|f| matches!(f, Ok(OptionalMetadataField::Signedness(_))))
+}
+
 /// Whether a column of binlog type `real` owns a bit of the SIGNEDNESS optional metadata.
 ///
 /// The servers count the integer types, DECIMAL (old and new), FLOAT, DOUBLE **and YEAR** (a

@@ -150,6 +150,45 @@ pub async fn decode_binlogs(db: &MariaDb) -> Result<BinlogDecode> {
     })
 }
 
+/// `agent-core import-binlogs` over the same binlog files into an empty index.
+#[derive(Debug, Clone)]
+pub struct ImportRun {
+    /// Wall seconds of the `import-binlogs` command.
+    pub seconds: f64,
+    /// Its summary line (`imported N transactions (M row changes) from F files; ...`).
+    pub summary: String,
+}
+
+/// Imports every `binlog.NNNNNN` of the datadir (symlinked into a directory of their own) into
+/// a fresh agent-core data dir with `agent-core import-binlogs`, timed from spawn to exit. The
+/// agent is started once to write its configuration, then stopped: the import writes the index
+/// directly.
+pub async fn import_binlogs(db: &MariaDb, schemas: &[&str]) -> Result<ImportRun> {
+    let files = binlog_files(db.datadir())?;
+    let dir = tempfile::tempdir()?;
+    for f in &files {
+        let name = f.file_name().context("binlog without a name")?;
+        std::os::unix::fs::symlink(f, dir.path().join(name))?;
+    }
+    let mut agent = AgentCore::start_with(db, schemas, |_, yaml| {
+        // No live capture before the import: the DSN points at a closed port.
+        let closed = format!("127.0.0.1:{}", integration::free_port()?);
+        *yaml = yaml.replace(&format!("127.0.0.1:{}", db.port()), &closed);
+        Ok(())
+    })
+    .await?;
+    agent.stop()?;
+    let dir_arg = dir.path().to_str().context("temp dir path is not UTF-8")?;
+    let started = Instant::now();
+    let out = agent
+        .cli(&["import-binlogs", "--source", "1", "--dir", dir_arg])
+        .await?;
+    Ok(ImportRun {
+        seconds: started.elapsed().as_secs_f64(),
+        summary: out.lines().next().unwrap_or_default().to_owned(),
+    })
+}
+
 fn binlog_files(datadir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(datadir)?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -88,6 +88,8 @@ struct Results {
     history: History,
     capture: CaptureRun,
     binlog: capture::BinlogDecode,
+    /// `agent-core import-binlogs` of the same files.
+    import: capture::ImportRun,
     disk: capture::DiskUsage,
     index_events: f64,
     /// Rows/s of each write workload run: capture running, no capture, versioned table.
@@ -220,6 +222,9 @@ async fn run(opts: &Opts) -> Result<()> {
     eprintln!("  {} events in {:.1} s", capture.events, capture.seconds);
     eprintln!("bench: mariadb-binlog --verbose");
     let binlog = capture::decode_binlogs(&db).await?;
+    eprintln!("bench: agent-core import-binlogs of the same files");
+    let import = capture::import_binlogs(&db, &[SCHEMA]).await?;
+    eprintln!("  {} in {:.1} s", import.summary, import.seconds);
 
     // Each write workload runs twice, alternating, so background work left by the history (InnoDB
     // purge, the first journal fsyncs) does not land on one side only; the best run counts.
@@ -322,6 +327,7 @@ async fn run(opts: &Opts) -> Result<()> {
         history,
         capture,
         binlog,
+        import,
         disk,
         index_events,
         writes,
@@ -371,6 +377,14 @@ fn table(r: &Results, opts: &Opts) -> Vec<Line> {
         format!("{} (mariadb-binlog --verbose)", count(decode_rate)),
         ratio(cap_rate, decode_rate),
         verdict("≥ 100,000", cap_rate >= 100_000.0),
+    ));
+    let import_rate = r.history.events as f64 / r.import.seconds;
+    lines.push(Line::new(
+        "import-binlogs, files → empty index (events/s)",
+        count(import_rate),
+        format!("{} (mariadb-binlog --verbose)", count(decode_rate)),
+        ratio(import_rate, decode_rate),
+        verdict("≥ 100,000", import_rate >= 100_000.0),
     ));
     lines.push(Line::new(
         "capture: batch commit time (agent_capture_batch_seconds_total)",
@@ -567,6 +581,8 @@ fn to_json(r: &Results, opts: &Opts, lines: &[Line], load_before: &str, load_aft
                     "events_per_s": r.capture.events as f64 / r.capture.seconds,
                     "transactions": r.capture.transactions, "batches": r.capture.batches,
                     "batch_seconds_total": r.capture.batch_seconds},
+        "import_binlogs": {"seconds": r.import.seconds, "summary": r.import.summary,
+                           "events_per_s": r.history.events as f64 / r.import.seconds},
         "mariadb_binlog": {"seconds": r.binlog.seconds, "bytes": r.binlog.bytes,
                            "files": r.binlog.files,
                            "events_per_s": r.history.events as f64 / r.binlog.seconds},
