@@ -22,7 +22,6 @@ pub mod canon;
 pub mod cli;
 pub mod difftest;
 pub mod history;
-pub mod load;
 pub mod mariadb;
 pub mod process;
 pub mod reliability;

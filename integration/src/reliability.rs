@@ -46,14 +46,6 @@ pub struct Options {
     pub full_disk_txns: usize,
     /// Size of the tmpfs holding the data dir, MiB.
     pub tmpfs_mib: u64,
-    /// Logged-in sessions held open on the shim while the active clients run ([`crate::load`]).
-    pub idle_clients: usize,
-    /// Clients sending point `AS OF` queries without pause.
-    pub active_clients: usize,
-    /// How long the active clients run, seconds.
-    pub load_seconds: u64,
-    /// SIGKILLs of agent-core under the write load.
-    pub kills: usize,
 }
 
 impl Options {
@@ -63,10 +55,6 @@ impl Options {
             rows: 20,
             full_disk_txns: 300,
             tmpfs_mib: 96,
-            idle_clients: 100,
-            active_clients: 20,
-            load_seconds: 5,
-            kills: 4,
         }
     }
 }
@@ -79,8 +67,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// Records (and prints to stderr) one `name: value` line.
-    pub fn add(&mut self, name: &str, value: impl std::fmt::Display) {
+    fn add(&mut self, name: &str, value: impl std::fmt::Display) {
         let line = format!("{name}: {value}");
         eprintln!("  {line}");
         self.lines.push(line);
@@ -94,9 +81,6 @@ pub async fn run(opts: Options) -> Result<Report> {
         .await
         .context("hostile names")?;
     full_disk(opts, &mut report).await.context("full disk")?;
-    crate::load::run(opts, &mut report)
-        .await
-        .context("load, SIGSTOP and kill loop")?;
     Ok(report)
 }
 
